@@ -1,0 +1,15 @@
+#![doc = include_str!("../docs/crate.md")]
+#![warn(missing_docs)]
+
+pub mod data;
+pub mod embedding;
+pub mod error;
+mod linalg;
+pub mod operator;
+pub mod select;
+
+pub use data::{Dataset, ToDataset};
+pub use embedding::{DelayEmbedding, Embedded, Embedding};
+pub use error::{DsaError, Result};
+pub use linalg::c64;
+pub use operator::{Dmd, DmdModel, DmdParams, DmdValidParams, OperatorFit, RankInfo, RankRule, Regression};

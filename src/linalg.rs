@@ -1,0 +1,285 @@
+//! The one place that talks to faer's decompositions.
+//!
+//! Every call here runs with `Par::Seq`: parallelism in this crate lives one level up (over
+//! datasets and pairs), which keeps every result bit-for-bit independent of the thread count.
+
+use faer::diag::Diag;
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::linalg::matmul::matmul;
+use faer::prelude::*;
+use faer::{Accum, Par};
+
+use crate::error::{DsaError, Result};
+
+/// Complex number used for spectra.
+pub use faer::c64;
+
+pub(crate) const SEQ: Par = Par::Seq;
+
+/// `nalgebra` matrix to faer.
+pub(crate) fn from_nalgebra(m: &nalgebra::DMatrix<f64>) -> Mat<f64> {
+    Mat::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)])
+}
+
+/// faer matrix to `nalgebra`.
+pub(crate) fn to_nalgebra(m: MatRef<'_, f64>) -> nalgebra::DMatrix<f64> {
+    nalgebra::DMatrix::from_fn(m.nrows(), m.ncols(), |i, j| m[(i, j)])
+}
+
+/// `dst = alpha * a * b` (sequential).
+pub(crate) fn mm(dst: MatMut<'_, f64>, a: MatRef<'_, f64>, b: MatRef<'_, f64>, alpha: f64) {
+    matmul(dst, Accum::Replace, a, b, alpha, SEQ);
+}
+
+/// `dst += alpha * a * b` (sequential).
+pub(crate) fn mm_add(dst: MatMut<'_, f64>, a: MatRef<'_, f64>, b: MatRef<'_, f64>, alpha: f64) {
+    matmul(dst, Accum::Add, a, b, alpha, SEQ);
+}
+
+/// Owned product `a * b` (sequential).
+pub(crate) fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
+    let mut c = Mat::zeros(a.nrows(), b.ncols());
+    mm(c.as_mut(), a, b, 1.0);
+    c
+}
+
+/// Thin SVD `a = U diag(s) V^T`, `s` descending.
+pub(crate) struct ThinSvd {
+    pub u: Mat<f64>,
+    pub s: Vec<f64>,
+    pub v: Mat<f64>,
+}
+
+pub(crate) fn thin_svd(a: MatRef<'_, f64>) -> Result<ThinSvd> {
+    use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
+    let (m, n) = a.shape();
+    let k = m.min(n);
+    let mut s = Diag::<f64>::zeros(k);
+    let mut u = Mat::<f64>::zeros(m, k);
+    let mut v = Mat::<f64>::zeros(n, k);
+    let mut mem = MemBuffer::new(svd_scratch::<f64>(
+        m,
+        n,
+        ComputeSvdVectors::Thin,
+        ComputeSvdVectors::Thin,
+        SEQ,
+        default(),
+    ));
+    svd(
+        a,
+        s.as_mut(),
+        Some(u.as_mut()),
+        Some(v.as_mut()),
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
+    let s = s.column_vector().iter().copied().collect();
+    Ok(ThinSvd { u, s, v })
+}
+
+/// Singular values only, descending.
+pub(crate) fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
+    use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
+    let (m, n) = a.shape();
+    let k = m.min(n);
+    let mut s = Diag::<f64>::zeros(k);
+    let mut mem = MemBuffer::new(svd_scratch::<f64>(
+        m,
+        n,
+        ComputeSvdVectors::No,
+        ComputeSvdVectors::No,
+        SEQ,
+        default(),
+    ));
+    svd(a, s.as_mut(), None, None, SEQ, MemStack::new(&mut mem), default())?;
+    Ok(s.column_vector().iter().copied().collect())
+}
+
+/// Symmetric eigendecomposition of `(a + a^T)/2`: eigenvalues ascending, orthonormal eigenvectors.
+pub(crate) fn sym_eigen(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>)> {
+    use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+    let n = a.nrows();
+    let sym = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] + a[(j, i)]));
+    let mut s = Diag::<f64>::zeros(n);
+    let mut u = Mat::<f64>::zeros(n, n);
+    let mut mem = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::Yes,
+        SEQ,
+        default(),
+    ));
+    self_adjoint_evd(
+        sym.as_ref(),
+        s.as_mut(),
+        Some(u.as_mut()),
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
+    Ok((s.column_vector().iter().copied().collect(), u))
+}
+
+/// Eigenvalues of a symmetric matrix `(a + a^T)/2`, ascending.
+pub(crate) fn sym_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
+    use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+    let n = a.nrows();
+    let sym = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] + a[(j, i)]));
+    let mut s = Diag::<f64>::zeros(n);
+    let mut mem = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::No,
+        SEQ,
+        default(),
+    ));
+    self_adjoint_evd(sym.as_ref(), s.as_mut(), None, SEQ, MemStack::new(&mut mem), default())?;
+    Ok(s.column_vector().iter().copied().collect())
+}
+
+/// Complex eigenvalues of a real square matrix (unspecified order; conjugate pairs adjacent).
+pub(crate) fn eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<c64>> {
+    Ok(eigen_impl(a, false)?.0)
+}
+
+/// Complex eigenvalues and unit-norm right eigenvectors (as columns) of a real square matrix.
+pub(crate) fn eigen(a: MatRef<'_, f64>) -> Result<(Vec<c64>, Mat<c64>)> {
+    let (vals, vecs) = eigen_impl(a, true)?;
+    Ok((vals, vecs.unwrap_or_else(|| Mat::zeros(0, 0))))
+}
+
+fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat<c64>>)> {
+    use faer::linalg::evd::{evd_real, evd_scratch, ComputeEigenvectors};
+    let n = a.nrows();
+    if n == 0 {
+        return Ok((Vec::new(), vectors.then(|| Mat::zeros(0, 0))));
+    }
+    if a.ncols() != n {
+        return Err(DsaError::ShapeMismatch {
+            what: format!("an operator must be square, got {} x {}", a.nrows(), a.ncols()),
+        });
+    }
+    let mut s_re = Diag::<f64>::zeros(n);
+    let mut s_im = Diag::<f64>::zeros(n);
+    let mut ur = Mat::<f64>::zeros(if vectors { n } else { 0 }, if vectors { n } else { 0 });
+    let compute = if vectors { ComputeEigenvectors::Yes } else { ComputeEigenvectors::No };
+    let mut mem = MemBuffer::new(evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::No,
+        compute,
+        SEQ,
+        default(),
+    ));
+    evd_real(
+        a,
+        s_re.as_mut(),
+        s_im.as_mut(),
+        None,
+        if vectors { Some(ur.as_mut()) } else { None },
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
+    let re: Vec<f64> = s_re.column_vector().iter().copied().collect();
+    let im: Vec<f64> = s_im.column_vector().iter().copied().collect();
+    if re.iter().chain(im.iter()).any(|x| !x.is_finite()) {
+        return Err(DsaError::NoConvergence { routine: "eigendecomposition" });
+    }
+    let vals: Vec<c64> = re.iter().zip(&im).map(|(&r, &i)| c64::new(r, i)).collect();
+    if !vectors {
+        return Ok((vals, None));
+    }
+    let mut u = Mat::<c64>::zeros(n, n);
+    let mut j = 0;
+    while j < n {
+        if im[j] == 0.0 || j + 1 == n {
+            for i in 0..n {
+                u[(i, j)] = c64::new(ur[(i, j)], 0.0);
+            }
+            j += 1;
+        } else {
+            for i in 0..n {
+                u[(i, j)] = c64::new(ur[(i, j)], ur[(i, j + 1)]);
+                u[(i, j + 1)] = c64::new(ur[(i, j)], -ur[(i, j + 1)]);
+            }
+            j += 2;
+        }
+    }
+    for j in 0..n {
+        let nrm = (0..n).map(|i| u[(i, j)].norm_sqr()).sum::<f64>().sqrt();
+        if nrm > 0.0 {
+            for i in 0..n {
+                u[(i, j)] /= nrm;
+            }
+        }
+    }
+    Ok((vals, Some(u)))
+}
+
+/// Cholesky factorization in place of a symmetric positive definite `n x n` matrix (lower
+/// triangle used). Returns `false` if a pivot is not positive.
+pub(crate) fn cholesky_in_place(mut a: MatMut<'_, f64>) -> bool {
+    let n = a.nrows();
+    for j in 0..n {
+        let mut d = a[(j, j)];
+        for k in 0..j {
+            d -= a[(j, k)] * a[(j, k)];
+        }
+        if !(d > 0.0) || !d.is_finite() {
+            return false;
+        }
+        let d = d.sqrt();
+        a[(j, j)] = d;
+        for i in j + 1..n {
+            let mut s = a[(i, j)];
+            for k in 0..j {
+                s -= a[(i, k)] * a[(j, k)];
+            }
+            a[(i, j)] = s / d;
+        }
+    }
+    true
+}
+
+/// Solve `L L^T x = b` in place for every column of `b`, with `l` from [`cholesky_in_place`].
+pub(crate) fn cholesky_solve_in_place(l: MatRef<'_, f64>, mut b: MatMut<'_, f64>) {
+    let n = l.nrows();
+    for c in 0..b.ncols() {
+        for i in 0..n {
+            let mut s = b[(i, c)];
+            for k in 0..i {
+                s -= l[(i, k)] * b[(k, c)];
+            }
+            b[(i, c)] = s / l[(i, i)];
+        }
+        for i in (0..n).rev() {
+            let mut s = b[(i, c)];
+            for k in i + 1..n {
+                s -= l[(k, i)] * b[(k, c)];
+            }
+            b[(i, c)] = s / l[(i, i)];
+        }
+    }
+}
+
+/// Nearest orthogonal matrix (polar factor `U V^T` of `a = U S V^T`).
+pub(crate) fn polar(a: MatRef<'_, f64>) -> Result<Mat<f64>> {
+    let svd = thin_svd(a)?;
+    Ok(mul(svd.u.as_ref(), svd.v.transpose()))
+}
+
+/// `||a - b||_F`.
+pub(crate) fn dist(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
+    let mut s = 0.0;
+    for j in 0..a.ncols() {
+        for i in 0..a.nrows() {
+            let d = a[(i, j)] - b[(i, j)];
+            s += d * d;
+        }
+    }
+    s.sqrt()
+}
+
+/// Sort complex numbers by (re, im) so that spectra can be compared as lists.
+pub(crate) fn sort_complex(v: &mut [c64]) {
+    v.sort_by(|a, b| a.re.total_cmp(&b.re).then(a.im.total_cmp(&b.im)));
+}
