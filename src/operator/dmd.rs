@@ -81,7 +81,7 @@ pub(crate) fn fit_decomposed(
 
     let (a, rank) = match params.regression {
         Regression::PrincipalComponents => {
-            let requested = params.rank_rule.select(&dec.s, shape);
+            let requested = requested_rank(params.rank_rule, &dec.s, shape);
             let used = requested.min(p).min(nr);
             let (xm, xp) = shifted(&dec.v, emb.trial_rows(), s_steps, used);
             let b = ridge(&xm, &xp, params.lambda)?; // v+ ~ v- B  (row convention)
@@ -113,7 +113,7 @@ pub(crate) fn fit_decomposed(
                     // rules apply to the eigenvalues of M
                     params.rank_rule.select(&desc, shape)
                 }
-                _ => params.rank_rule.select(&dec.s, shape),
+                _ => requested_rank(params.rank_rule, &dec.s, shape),
             };
             let used = requested.min(nr);
             let pr = Mat::from_fn(nr, used, |i, j| vecs[(i, nr - 1 - j)]);
@@ -152,6 +152,15 @@ pub(crate) fn fit_decomposed(
         rank,
         eigenvalues,
     })
+}
+
+/// What the rank rule asks for, before any cap: for a fixed rank the given value (which may
+/// exceed `p`, so that `RankInfo::capped` reports the cap); otherwise the rule's pick.
+fn requested_rank(rule: super::RankRule, s: &[f64], shape: (usize, usize)) -> usize {
+    match rule {
+        super::RankRule::Fixed(r) => r,
+        _ => rule.select(s, shape),
+    }
 }
 
 /// Stack, trial by trial, rows `0 .. T'_k - s` (V-) and `s .. T'_k` (V+), first `r` columns.

@@ -33,7 +33,8 @@ use crate::error::Result;
 /// ```
 /// use dsa::{Dmd, OperatorFit};
 /// # fn main() -> dsa::Result<()> {
-/// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * 0.1 + j as f64).sin());
+/// // two frequencies: each sinusoid spans two dimensions of the embedding, four in all
+/// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * (0.1 + 0.2 * j as f64)).sin());
 /// let model = Dmd::params().n_delays(4).rank(4).fit(&dsa::Dataset::from_trajectory(x.as_ref())?)?;
 /// assert_eq!(model.operator().nrows(), 4);
 /// # Ok(()) }
