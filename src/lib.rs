@@ -4,12 +4,17 @@
 pub mod data;
 pub mod embedding;
 pub mod error;
+mod assignment;
 mod linalg;
 pub mod operator;
 pub mod select;
+pub mod similarity;
+pub mod solver;
 
 pub use data::{Dataset, ToDataset};
 pub use embedding::{DelayEmbedding, Embedded, Embedding};
 pub use error::{DsaError, Result};
 pub use linalg::c64;
 pub use operator::{Dmd, DmdModel, DmdParams, DmdValidParams, OperatorFit, RankInfo, RankRule, Regression};
+pub use similarity::{operator_distance, Comparison, LowerBound, Procrustes, Score, Similarity, SizeMismatch, SpectralComparison, SpectralDistance};
+pub use solver::{CayleyAdam, OrthogonalSolver, RiemannianLbfgs, SolverOutput, SolverReport, Start, StartOutcome, SymmetricClosedForm, Termination};

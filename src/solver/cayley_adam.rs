@@ -1,0 +1,237 @@
+//! The paper's solver: Cayley parameterization trained with Adam.
+
+use faer::prelude::*;
+
+use super::objective::Inverter;
+use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
+use crate::error::{DsaError, Result};
+use crate::linalg::{mm, mm_add};
+
+/// Cayley + Adam, faithful to the paper (spec §4.1): `C = (I + S)^-1 (I - S)` with
+/// `S = W - W^T`, `W` trained by Adam (`beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`) on
+/// `||A - C B C^T||_F^2` for a fixed number of iterations, starting from `W = 0` (`C = I`).
+/// As in the reference, it runs twice, on `B` and on `P B P^T` with `P` swapping the first
+/// two coordinates (the reflection restart), and keeps the better `C`.
+///
+/// The gradient is analytic: `G = dL/dC`, `K = -(I + S)^-T G (I + C)^T`, `dL/dW = K - K^T`.
+/// Using `(I + C) = 2 (I + S)^-1`, one inverse `Y = (I + S)^-1` per iteration gives both
+/// `C = 2Y - I` and `K = -2 Y^T G Y^T`.
+///
+/// Defaults: 1,000 iterations at learning rate 0.01 (the settings of the reference cases);
+/// [`CayleyAdam::reference`] gives `SimilarityTransformDist`'s defaults (200, 0.01) and
+/// [`CayleyAdam::dsa_class`] the `DSA` class's (1500, 5e-3).
+///
+/// # Example
+/// ```
+/// use dsa::{CayleyAdam, OrthogonalSolver};
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[0.5, 1.0], [-1.0, 0.3]];
+/// let a = &a * (1.0 / a.norm_l2());
+/// let out = CayleyAdam::default().iters(300).solve(a.as_ref(), a.as_ref())?;
+/// assert!(out.loss < 1e-6);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct CayleyAdam {
+    iters: usize,
+    lr: f64,
+    beta1: f64,
+    beta2: f64,
+    eps: f64,
+    reflection_restart: bool,
+}
+
+impl Default for CayleyAdam {
+    fn default() -> Self {
+        Self { iters: 1000, lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, reflection_restart: true }
+    }
+}
+
+impl CayleyAdam {
+    /// `SimilarityTransformDist` defaults: 200 iterations, lr 0.01.
+    #[must_use]
+    pub fn reference() -> Self {
+        Self { iters: 200, ..Self::default() }
+    }
+    /// `DSA` class defaults: 1500 iterations, lr 5e-3.
+    #[must_use]
+    pub fn dsa_class() -> Self {
+        Self { iters: 1500, lr: 5e-3, ..Self::default() }
+    }
+    /// Iterations per run.
+    #[must_use]
+    pub fn iters(mut self, n: usize) -> Self {
+        self.iters = n;
+        self
+    }
+    /// Adam learning rate.
+    #[must_use]
+    pub fn lr(mut self, lr: f64) -> Self {
+        self.lr = lr;
+        self
+    }
+    /// Adam's `beta1`, `beta2`, `eps`.
+    #[must_use]
+    pub fn adam(mut self, beta1: f64, beta2: f64, eps: f64) -> Self {
+        self.beta1 = beta1;
+        self.beta2 = beta2;
+        self.eps = eps;
+        self
+    }
+    /// Run the second optimization on `P B P^T` (default true, as the reference).
+    #[must_use]
+    pub fn reflection_restart(mut self, on: bool) -> Self {
+        self.reflection_restart = on;
+        self
+    }
+
+    fn check(&self) -> Result<()> {
+        if !(self.lr > 0.0 && self.lr.is_finite()) {
+            return Err(DsaError::param("lr", format!("must be finite and > 0, got {}", self.lr)));
+        }
+        if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
+            return Err(DsaError::param("adam", "beta1 and beta2 must be in [0, 1)"));
+        }
+        if !(self.eps > 0.0) {
+            return Err(DsaError::param("adam", "eps must be > 0"));
+        }
+        Ok(())
+    }
+
+    /// One run of Adam from `W = 0`; returns `(C, final loss)`.
+    fn run(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> (Mat<f64>, f64) {
+        let n = a.nrows();
+        let z = || Mat::<f64>::zeros(n, n);
+        let (mut w, mut m1, mut m2) = (z(), z(), z());
+        let (mut ips, mut y, mut c, mut cb, mut r, mut t1, mut g, mut t2, mut k) = (z(), z(), z(), z(), z(), z(), z(), z(), z());
+        let mut inv = Inverter::new(n);
+        let mut bt1 = 1.0;
+        let mut bt2 = 1.0;
+        let mut last_loss = f64::NAN;
+        for _ in 0..self.iters {
+            // Y = (I + S)^-1, S = W - W^T;  C = 2Y - I
+            for j in 0..n {
+                for i in 0..n {
+                    ips[(i, j)] = if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)];
+                }
+            }
+            if !inv.invert(ips.as_ref(), y.as_mut()) {
+                break;
+            }
+            for j in 0..n {
+                for i in 0..n {
+                    c[(i, j)] = 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 };
+                }
+            }
+            // R = C B C^T - A, loss, G = 2 R C B^T + 2 R^T C B
+            mm(cb.as_mut(), c.as_ref(), b, 1.0);
+            mm(r.as_mut(), cb.as_ref(), c.transpose(), 1.0);
+            let mut loss = 0.0;
+            for j in 0..n {
+                for i in 0..n {
+                    r[(i, j)] -= a[(i, j)];
+                    loss += r[(i, j)] * r[(i, j)];
+                }
+            }
+            last_loss = loss;
+            mm(t1.as_mut(), r.as_ref(), c.as_ref(), 1.0);
+            mm(g.as_mut(), t1.as_ref(), b.transpose(), 2.0);
+            mm_add(g.as_mut(), r.transpose(), cb.as_ref(), 2.0);
+            // K = -2 Y^T G Y^T ; dL/dW = K - K^T
+            mm(t2.as_mut(), y.transpose(), g.as_ref(), 1.0);
+            mm(k.as_mut(), t2.as_ref(), y.transpose(), -2.0);
+            // Adam
+            bt1 *= self.beta1;
+            bt2 *= self.beta2;
+            for j in 0..n {
+                for i in 0..n {
+                    let gw = k[(i, j)] - k[(j, i)];
+                    m1[(i, j)] = self.beta1 * m1[(i, j)] + (1.0 - self.beta1) * gw;
+                    m2[(i, j)] = self.beta2 * m2[(i, j)] + (1.0 - self.beta2) * gw * gw;
+                    let mh = m1[(i, j)] / (1.0 - bt1);
+                    let vh = m2[(i, j)] / (1.0 - bt2);
+                    w[(i, j)] -= self.lr * mh / (vh.sqrt() + self.eps);
+                }
+            }
+        }
+        // the C of the final parameters
+        for j in 0..n {
+            for i in 0..n {
+                ips[(i, j)] = if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)];
+            }
+        }
+        if inv.invert(ips.as_ref(), y.as_mut()) {
+            for j in 0..n {
+                for i in 0..n {
+                    c[(i, j)] = 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 };
+                }
+            }
+        }
+        let loss = super::objective::loss(a, b, c.as_ref());
+        let _ = last_loss;
+        (c, loss)
+    }
+}
+
+impl OrthogonalSolver for CayleyAdam {
+    fn name(&self) -> &'static str {
+        "cayley-adam"
+    }
+
+    fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
+        self.check()?;
+        let n = a.nrows();
+        let swap = self.reflection_restart && n > 1;
+        let first = || self.run(a, b);
+        let second = || {
+            if swap {
+                // P B P^T with P swapping coordinates 0 and 1; C = C' P
+                let mut p = Mat::<f64>::identity(n, n);
+                p[(0, 0)] = 0.0;
+                p[(1, 1)] = 0.0;
+                p[(0, 1)] = 1.0;
+                p[(1, 0)] = 1.0;
+                let pb = crate::linalg::mul(p.as_ref(), b);
+                let pbp = crate::linalg::mul(pb.as_ref(), p.transpose());
+                let (c, _) = self.run(a, pbp.as_ref());
+                let c = crate::linalg::mul(c.as_ref(), p.as_ref());
+                let loss = super::objective::loss(a, b, c.as_ref());
+                Some((c, loss))
+            } else {
+                None
+            }
+        };
+        let ((c1, l1), second) = rayon::join(first, second);
+        let mut starts = vec![StartOutcome {
+            start: Start::Identity,
+            loss: l1,
+            iterations: self.iters,
+            termination: Termination::MaxIterations,
+        }];
+        let (c, loss, best_start) = match second {
+            Some((c2, l2)) => {
+                starts.push(StartOutcome { start: Start::Swap, loss: l2, iterations: self.iters, termination: Termination::MaxIterations });
+                if l2 < l1 {
+                    (c2, l2, Start::Swap)
+                } else {
+                    (c1, l1, Start::Identity)
+                }
+            }
+            None => (c1, l1, Start::Identity),
+        };
+        let gn = super::grad_norm_at(a, b, c.as_ref());
+        Ok(SolverOutput {
+            c,
+            loss,
+            report: SolverReport {
+                solver: self.name(),
+                iterations: self.iters * starts.len(),
+                termination: Termination::MaxIterations,
+                converged: gn <= 1e-8,
+                grad_norm: gn,
+                best_start,
+                starts,
+            },
+        })
+    }
+}

@@ -1,0 +1,153 @@
+//! Optimizers over the orthogonal group `O(n)` for Procrustes over vector fields (spec §4.1):
+//! find `C* = argmin_{C in O(n)} ||A - C B C^T||_F^2` for normalized `A`, `B`.
+//!
+//! Every solver implements [`OrthogonalSolver`], so they can be swapped and benchmarked
+//! against each other:
+//!
+//! * [`RiemannianLbfgs`] (the default): L-BFGS on `O(n)` with a Cayley retraction and an
+//!   Armijo line search, stopping on the Riemannian gradient norm, from several starts that
+//!   cover both components of `O(n)`: the spectral alignment start, identity, a reflection,
+//!   the symmetric-part alignment, and seeded Haar-random starts. The best start wins;
+//!   it stops early once the loss meets the certified lower bound.
+//! * [`CayleyAdam`]: the paper's method, `C = Cayley(W - W^T)` trained with Adam for a fixed
+//!   number of iterations, with the reference's reflection restart.
+//! * [`SymmetricClosedForm`]: the exact optimum for symmetric operators, `C = U_A U_B^T`.
+
+mod cayley_adam;
+mod closed_form;
+mod lbfgs;
+/// The objective, its gradients and the Cayley map, public for tests and custom solvers.
+pub mod objective;
+pub(crate) mod starts;
+
+pub use cayley_adam::CayleyAdam;
+pub use closed_form::SymmetricClosedForm;
+pub use lbfgs::RiemannianLbfgs;
+
+use std::fmt;
+
+use faer::{Mat, MatRef};
+
+use crate::error::Result;
+
+/// An optimizer over `O(n)` for `min ||A - C B C^T||_F^2`.
+///
+/// Implementations receive `A` and `B` already normalized to unit Frobenius norm, square, of
+/// the same size and finite; [`crate::Procrustes`] takes care of that.
+///
+/// # Example
+/// ```
+/// use dsa::{OrthogonalSolver, RiemannianLbfgs};
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[0.0, 1.0], [-1.0, 0.5]];
+/// let a = &a * (1.0 / a.norm_l2());
+/// let p = faer::mat![[0.0, 1.0], [1.0, 0.0]];
+/// let b = &p * &a * p.transpose(); // a conjugate of `a` by a reflection
+/// let out = RiemannianLbfgs::default().solve(a.as_ref(), b.as_ref())?;
+/// assert!(out.loss < 1e-20);
+/// # Ok(()) }
+/// ```
+pub trait OrthogonalSolver: fmt::Debug + Send + Sync {
+    /// Minimize over `O(n)`.
+    ///
+    /// # Errors
+    /// A decomposition that does not converge ([`crate::DsaError::NoConvergence`]).
+    fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput>;
+
+    /// A short name for reports and benchmarks.
+    fn name(&self) -> &'static str;
+}
+
+/// What a solver returns: the orthogonal matrix, its loss, and how it got there.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverOutput {
+    /// The best orthogonal `C` found.
+    pub c: Mat<f64>,
+    /// `||A - C B C^T||_F^2` at `c` (normalized operators).
+    pub loss: f64,
+    /// How the solver ran.
+    pub report: SolverReport,
+}
+
+/// Why a solver stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Termination {
+    /// The Riemannian gradient norm fell below the tolerance: a stationary point.
+    GradientTolerance,
+    /// The loss met the certified lower bound: a global optimum.
+    LowerBoundReached,
+    /// The iteration limit was reached (the only way a fixed-iteration solver stops).
+    MaxIterations,
+    /// The loss stopped decreasing (no step along the search direction lowered it).
+    Stagnated,
+    /// The time limit was reached.
+    TimeLimit,
+    /// An exact closed form, no iterations.
+    ClosedForm,
+}
+
+/// Where a local optimization started.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Start {
+    /// The spectral alignment start (spec §4.1): eigenvectors matched, phases from Gram matrices.
+    Spectral,
+    /// The identity.
+    Identity,
+    /// `diag(-1, 1, ..., 1)`: the other component of `O(n)`.
+    Reflection,
+    /// Eigenvectors of the symmetric parts aligned, `U_{A_s} U_{B_s}^T`.
+    SymmetricAlignment,
+    /// The `k`-th seeded Haar-random orthogonal matrix.
+    Random(usize),
+    /// The identity with the first two coordinates of `B` swapped (the reference's restart).
+    Swap,
+    /// A closed form (no start).
+    ClosedForm,
+    /// The `k`-th perturbation hop from the best point so far.
+    Hop(usize),
+}
+
+/// One local run from one start.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StartOutcome {
+    /// Where it started.
+    pub start: Start,
+    /// Its final loss.
+    pub loss: f64,
+    /// Its iterations.
+    pub iterations: usize,
+    /// Why it stopped.
+    pub termination: Termination,
+}
+
+/// A solver's account of its run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SolverReport {
+    /// The solver's name.
+    pub solver: &'static str,
+    /// Iterations over all starts.
+    pub iterations: usize,
+    /// Why the winning run stopped.
+    pub termination: Termination,
+    /// True when the winning run reached a stationary point (gradient tolerance), the lower
+    /// bound, or is a closed form; false when it was stopped by an iteration or time limit or
+    /// stagnated with a gradient above tolerance.
+    pub converged: bool,
+    /// Frobenius norm of the Riemannian gradient `skew(C^T G)` at the returned `C`.
+    pub grad_norm: f64,
+    /// Which start won.
+    pub best_start: Start,
+    /// Every start's outcome, in the order they ran.
+    pub starts: Vec<StartOutcome>,
+}
+
+/// Frobenius norm of the trivialized Riemannian gradient at `c`.
+pub(crate) fn grad_norm_at(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatRef<'_, f64>) -> f64 {
+    let n = a.nrows();
+    let mut ev = objective::Evaluator::new(n);
+    let (a, b, c) = (a.to_owned(), b.to_owned(), c.to_owned());
+    ev.loss(&a, &b, &c);
+    let mut g = Mat::zeros(n, n);
+    ev.gradient(&b, &mut g);
+    g.norm_l2()
+}

@@ -1,0 +1,224 @@
+//! Starting points for local optimization over `O(n)`.
+
+use faer::dyn_stack::{MemBuffer, MemStack};
+use faer::prelude::*;
+use faer::Par;
+use rand::{Rng, SeedableRng};
+use rand_distr::StandardNormal;
+
+use crate::linalg::{self, c64};
+
+/// `diag(-1, 1, ..., 1)`.
+pub(crate) fn reflection(n: usize) -> Mat<f64> {
+    let mut m = Mat::identity(n, n);
+    if n > 0 {
+        m[(0, 0)] = -1.0;
+    }
+    m
+}
+
+/// The `k`-th Haar-random orthogonal matrix of a seeded stream. Odd `k` get determinant -1
+/// (first column flipped) so that both components of `O(n)` are sampled.
+pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut q = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
+    // modified Gram-Schmidt with positive R diagonal: Haar distributed
+    for j in 0..n {
+        for i in 0..j {
+            let d: f64 = (0..n).map(|r| q[(r, i)] * q[(r, j)]).sum();
+            for r in 0..n {
+                q[(r, j)] -= d * q[(r, i)];
+            }
+        }
+        let nrm = (0..n).map(|r| q[(r, j)] * q[(r, j)]).sum::<f64>().sqrt();
+        for r in 0..n {
+            q[(r, j)] /= nrm;
+        }
+    }
+    let det_sign = sign_of_det(q.as_ref());
+    let want = if k % 2 == 0 { 1.0 } else { -1.0 };
+    if det_sign != want {
+        for r in 0..n {
+            q[(r, 0)] = -q[(r, 0)];
+        }
+    }
+    q
+}
+
+/// Sign of the determinant of an (orthogonal) matrix, from an LU factorization.
+pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
+    let n = q.nrows();
+    if n == 0 {
+        return 1.0;
+    }
+    let mut lu = q.to_owned();
+    let mut perm = vec![0usize; n];
+    let mut perm_inv = vec![0usize; n];
+    let mut mem = MemBuffer::new(faer::linalg::lu::partial_pivoting::factor::lu_in_place_scratch::<usize, f64>(
+        n,
+        n,
+        Par::Seq,
+        default(),
+    ));
+    let (info, _) = faer::linalg::lu::partial_pivoting::factor::lu_in_place(
+        lu.as_mut(),
+        &mut perm,
+        &mut perm_inv,
+        Par::Seq,
+        MemStack::new(&mut mem),
+        default(),
+    );
+    let mut s = if info.transposition_count % 2 == 0 { 1.0 } else { -1.0 };
+    for i in 0..n {
+        if lu[(i, i)] < 0.0 {
+            s = -s;
+        }
+    }
+    s
+}
+
+/// `U_{A_s} U_{B_s}^T` with eigenvectors of the symmetric parts sorted alike: the exact optimum
+/// when both operators are symmetric (spec §4.1 (iii)).
+pub(crate) fn symmetric_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+    let (_, ua) = linalg::sym_eigen(a)?;
+    let (_, ub) = linalg::sym_eigen(b)?;
+    Ok(linalg::mul(ua.as_ref(), ub.transpose()))
+}
+
+/// The spectral alignment start (spec §4.1). Returns `None` when the eigenvectors are too
+/// ill-conditioned to use (e.g. a defective operator).
+pub(crate) fn spectral_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> crate::Result<Option<Mat<f64>>> {
+    let n = a.nrows();
+    if n == 0 {
+        return Ok(None);
+    }
+    let (la, va) = linalg::eigen(a)?;
+    let (lb, wb) = linalg::eigen(b)?;
+    // match eigenvalues: cost |l_i - m_j|
+    let cost: Vec<f64> = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| (la[i] - lb[j]).norm()).collect();
+    if cost.iter().any(|c| !c.is_finite()) {
+        return Ok(None);
+    }
+    let perm = crate::assignment::min_cost_assignment(&cost, n);
+    // W reordered so that column i matches V's column i
+    let w = Mat::from_fn(n, n, |r, i| wb[(r, perm[i])]);
+    // Gram matrices
+    let gv = herm_gram(va.as_ref());
+    let gw = herm_gram(w.as_ref());
+    // phases along a maximum spanning tree of |G_V|: conj(d_i) Gw_ij d_j = Gv_ij
+    let mut d = vec![c64::new(1.0, 0.0); n];
+    let mut in_tree = vec![false; n];
+    let mut best_w = vec![-1.0f64; n];
+    let mut parent = vec![usize::MAX; n];
+    let tiny = 1e-10;
+    // Prim's algorithm from every component root
+    for root in 0..n {
+        if in_tree[root] {
+            continue;
+        }
+        in_tree[root] = true;
+        for j in 0..n {
+            if !in_tree[j] {
+                let wgt = gv[(root, j)].norm().min(gw[(root, j)].norm());
+                if wgt > best_w[j] {
+                    best_w[j] = wgt;
+                    parent[j] = root;
+                }
+            }
+        }
+        loop {
+            let mut next = usize::MAX;
+            let mut bw = tiny;
+            for j in 0..n {
+                if !in_tree[j] && best_w[j] > bw {
+                    bw = best_w[j];
+                    next = j;
+                }
+            }
+            if next == usize::MAX {
+                break;
+            }
+            let i = parent[next];
+            // conj(d_i) d_j = Gv_ij / Gw_ij  =>  d_j = d_i * ratio / |ratio|
+            let ratio = gv[(i, next)] / gw[(i, next)];
+            let nr = ratio.norm();
+            d[next] = if nr > 0.0 && nr.is_finite() { d[i] * (ratio / nr) } else { d[i] };
+            in_tree[next] = true;
+            for j in 0..n {
+                if !in_tree[j] {
+                    let wgt = gv[(next, j)].norm().min(gw[(next, j)].norm());
+                    if wgt > best_w[j] {
+                        best_w[j] = wgt;
+                        parent[j] = next;
+                    }
+                }
+            }
+        }
+    }
+    // X = W D V^-1  <=>  V^T X^T = (W D)^T
+    let wd_t = Mat::from_fn(n, n, |i, r| w[(r, i)] * d[i]);
+    let vt = Mat::from_fn(n, n, |i, j| va[(j, i)]);
+    let xt = match solve_complex(vt.as_ref(), wd_t.as_ref()) {
+        Some(x) => x,
+        None => return Ok(None),
+    };
+    // X = e^{i phi} Q: take the larger of Re X, Im X
+    let re = Mat::from_fn(n, n, |i, j| xt[(j, i)].re);
+    let im = Mat::from_fn(n, n, |i, j| xt[(j, i)].im);
+    let x = if re.norm_l2() >= im.norm_l2() { re } else { im };
+    if !x.norm_l2().is_finite() || x.norm_l2() == 0.0 {
+        return Ok(None);
+    }
+    let q = linalg::polar(x.as_ref())?;
+    // B ~ Q A Q^T  =>  A ~ Q^T B Q: C0 = Q^T
+    Ok(Some(q.transpose().to_owned()))
+}
+
+fn herm_gram(v: MatRef<'_, c64>) -> Mat<c64> {
+    let n = v.ncols();
+    Mat::from_fn(n, n, |i, j| {
+        let mut s = c64::new(0.0, 0.0);
+        for r in 0..v.nrows() {
+            s += v[(r, i)].conj() * v[(r, j)];
+        }
+        s
+    })
+}
+
+/// Solve `a x = b` for complex square `a` (partial-pivoting LU). `None` if singular.
+fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Mat<c64>> {
+    use faer::linalg::lu::partial_pivoting::{factor, solve};
+    let n = a.nrows();
+    let mut lu = a.to_owned();
+    let mut perm = vec![0usize; n];
+    let mut perm_inv = vec![0usize; n];
+    let mut mem = MemBuffer::new(
+        factor::lu_in_place_scratch::<usize, c64>(n, n, Par::Seq, default())
+            .or(solve::solve_in_place_scratch::<usize, c64>(n, b.ncols(), Par::Seq)),
+    );
+    let (_, p) = factor::lu_in_place(lu.as_mut(), &mut perm, &mut perm_inv, Par::Seq, MemStack::new(&mut mem), default());
+    let amax = (0..n).map(|i| lu[(i, i)].norm()).fold(0.0f64, f64::max);
+    if (0..n).any(|i| lu[(i, i)].norm() <= 1e-13 * amax) || amax == 0.0 {
+        return None;
+    }
+    let mut x = b.to_owned();
+    solve::solve_in_place(lu.as_ref(), lu.as_ref(), p, x.as_mut(), Par::Seq, MemStack::new(&mut mem));
+    if (0..n).all(|j| (0..x.nrows()).all(|i| x[(i, j)].re.is_finite() && x[(i, j)].im.is_finite())) {
+        Some(x)
+    } else {
+        None
+    }
+}
+
+/// The `k`-th seeded random skew matrix of unit Frobenius norm.
+pub(crate) fn random_skew(n: usize, seed: u64, k: usize) -> Mat<f64> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0xD134_2543_DE82_EF95));
+    let w = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
+    let x = Mat::from_fn(n, n, |i, j| w[(i, j)] - w[(j, i)]);
+    let nrm = x.norm_l2();
+    if nrm > 0.0 {
+        &x * (1.0 / nrm)
+    } else {
+        x
+    }
+}
