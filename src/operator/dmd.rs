@@ -17,6 +17,7 @@ pub(crate) fn fit(params: &DmdValidParams, data: &Dataset) -> Result<DmdModel> {
 }
 
 /// The shared part of a fit that depends only on the embedding: the SVD and the numerical rank.
+#[derive(Clone)]
 pub(crate) struct Decomposed {
     pub u: Mat<f64>,
     pub s: Vec<f64>,

@@ -22,6 +22,7 @@ pub use model::{DmdModel, RankInfo};
 pub use params::{DmdParams, DmdValidParams, Regression};
 pub use rank::RankRule;
 
+pub(crate) use dmd::{decompose, fit_decomposed};
 pub(crate) use rank::gavish_donoho_omega;
 
 use crate::data::Dataset;
