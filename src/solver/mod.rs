@@ -91,6 +91,8 @@ pub enum Termination {
 pub enum Start {
     /// The spectral alignment start (spec §4.1): eigenvectors matched, phases from Gram matrices.
     Spectral,
+    /// The spectral alignment start computed on the transposed operators.
+    SpectralTransposed,
     /// The identity.
     Identity,
     /// `diag(-1, 1, ..., 1)`: the other component of `O(n)`.
