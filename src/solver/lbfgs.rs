@@ -26,15 +26,18 @@ use crate::linalg::mm;
 /// 1. the spectral alignment start (spec §4.1) to convergence; for conjugate and
 ///    near-conjugate pairs this is the global optimum, certified when the distance meets the
 ///    lower bound (to `bound_tol`), and the solve stops there;
-/// 2. otherwise the spectral start of the transposed pair, the identity, a reflection, the
-///    symmetric-part alignment and `n_random` seeded Haar-random matrices (alternating
-///    determinant) are screened by successive halving: `screen_iters` iterations each, then
-///    the best quarter gets three times the budget, until `4 * n_refine` remain;
+/// 2. otherwise the spectral start of the transposed pair, the identity, a reflection,
+///    `n_signed` symmetric-part alignments `U_A D U_B^T` (exact for the symmetric parts, with
+///    sign patterns `D` chosen to align the skew parts) and `n_random` seeded Haar-random
+///    matrices (alternating determinant) are screened by successive halving: `screen_iters`
+///    iterations each, then the best quarter gets three times the budget, until at most
+///    `4 * n_refine` remain;
 /// 3. the best `n_refine` are refined to convergence; optional perturbation hops follow.
 ///
 /// The best point wins; [`SolverReport::starts`] lists every start's outcome.
 ///
-/// Defaults: `n_random = 24`, `screen_iters = 10`, `n_refine = 2`, `max_iters = 2000`,
+/// Defaults: `n_signed = 16`, `n_random = 16`, `screen_iters = 10`, `n_refine = 3`,
+/// `max_iters = 2000`,
 /// `grad_tol = 1e-12`, `grad_rtol = 1e-7`, `memory = 8`, `seed = 0`.
 ///
 /// # Example
@@ -63,6 +66,7 @@ pub struct RiemannianLbfgs {
     n_refine: usize,
     n_hops: usize,
     hop_size: f64,
+    n_signed: usize,
 }
 
 impl Default for RiemannianLbfgs {
@@ -72,15 +76,16 @@ impl Default for RiemannianLbfgs {
             grad_tol: 1e-12,
             grad_rtol: 1e-7,
             memory: 8,
-            n_random: 24,
+            n_random: 16,
             seed: 0,
             bound_tol: 1e-10,
             time_limit: None,
             spectral_start: true,
             screen_iters: 10,
-            n_refine: 2,
+            n_refine: 3,
             n_hops: 0,
             hop_size: 0.5,
+            n_signed: 16,
         }
     }
 }
@@ -105,13 +110,13 @@ impl RiemannianLbfgs {
         self.grad_rtol = rtol;
         self
     }
-    /// Number of curvature pairs kept (default 12).
+    /// Number of curvature pairs kept (default 8).
     #[must_use]
     pub fn memory(mut self, m: usize) -> Self {
         self.memory = m;
         self
     }
-    /// Number of seeded Haar-random starts after the structured ones (default 4).
+    /// Number of seeded Haar-random starts after the structured ones (default 16).
     #[must_use]
     pub fn n_random(mut self, k: usize) -> Self {
         self.n_random = k;
@@ -123,7 +128,7 @@ impl RiemannianLbfgs {
         self.seed = seed;
         self
     }
-    /// Stop all starts once `distance - lower_bound <= tol` (default 1e-12).
+    /// Stop all starts once `distance - lower_bound <= tol` (default 1e-10).
     #[must_use]
     pub fn bound_tol(mut self, tol: f64) -> Self {
         self.bound_tol = tol;
@@ -136,13 +141,13 @@ impl RiemannianLbfgs {
         self.time_limit = limit;
         self
     }
-    /// Iterations each non-first start gets before the most promising are refined (default 20).
+    /// Iterations each non-first start gets in the first screening round (default 10).
     #[must_use]
     pub fn screen_iters(mut self, n: usize) -> Self {
         self.screen_iters = n;
         self
     }
-    /// How many screened starts are refined to convergence (default 4).
+    /// How many screened starts are refined to convergence (default 3).
     #[must_use]
     pub fn n_refine(mut self, n: usize) -> Self {
         self.n_refine = n;
@@ -155,6 +160,13 @@ impl RiemannianLbfgs {
     pub fn hops(mut self, n_hops: usize, hop_size: f64) -> Self {
         self.n_hops = n_hops;
         self.hop_size = hop_size;
+        self
+    }
+    /// Sign patterns tried for the symmetric-part alignment start `U_A D U_B^T` (default 16;
+    /// each is a local maximum of the skew-part alignment over `D`).
+    #[must_use]
+    pub fn n_signed(mut self, k: usize) -> Self {
+        self.n_signed = k;
         self
     }
     /// Use the spectral alignment start (default true; turn off to benchmark without it).
@@ -456,7 +468,9 @@ impl OrthogonalSolver for RiemannianLbfgs {
         }
         candidates.push((Start::Identity, Mat::identity(n, n)));
         candidates.push((Start::Reflection, starts::reflection(n)));
-        candidates.push((Start::SymmetricAlignment, starts::symmetric_alignment(a, b)?));
+        for (k, c) in starts::signed_symmetric_alignments(a, b, self.n_signed, self.seed)?.into_iter().enumerate() {
+            candidates.push((Start::SignedSymmetric(k), c));
+        }
         for r in 0..self.n_random {
             candidates.push((Start::Random(r), starts::haar(n, self.seed, r)));
         }

@@ -99,6 +99,8 @@ pub enum Start {
     Reflection,
     /// Eigenvectors of the symmetric parts aligned, `U_{A_s} U_{B_s}^T`.
     SymmetricAlignment,
+    /// `U_{A_s} D U_{B_s}^T` with the `k`-th sign pattern `D` aligning the skew parts.
+    SignedSymmetric(usize),
     /// The `k`-th seeded Haar-random orthogonal matrix.
     Random(usize),
     /// The identity with the first two coordinates of `B` swapped (the reference's restart).
