@@ -1,0 +1,160 @@
+//! The orthogonal solvers side by side (spec §4.1): Riemannian L-BFGS (the default), the
+//! paper's Cayley + Adam (1,000 iterations, lr 0.01) and the symmetric closed form, on the same
+//! seeded pairs at n = 10, 30, 60, 100: conjugate pairs (`B = Q A Q^T`, `Q` Haar with
+//! determinant -1) and non-conjugate pairs (independent normal operators). Operators are
+//! normalized to unit Frobenius norm, as `Procrustes` hands them to a solver.
+//!
+//! The final loss of every solver on every case is printed once (stderr), outside the timed
+//! loop, so that the report carries time and quality together.
+//!
+//! A second group times the reference's acceptance cases (A uniform, `Q` with determinant -1,
+//! `B = Q A Q^T`) with Cayley + Adam at 10,000 iterations (n = 10 and 50), next to the default.
+//!
+//! Run with `cargo bench --bench solvers -- --warm-up-time 1 --measurement-time 3`
+//! (add a filter such as `'solvers/.*/n=(10|30)$'` for the small sizes only).
+
+use std::cell::Cell;
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode};
+use dsa::{CayleyAdam, OrthogonalSolver, RiemannianLbfgs, SymmetricClosedForm};
+use faer::stats::prelude::*;
+use faer::Mat;
+
+const SIZES: [usize; 4] = [10, 30, 60, 100];
+
+fn normalized(a: &Mat<f64>) -> Mat<f64> {
+    a * (1.0 / a.norm_l2())
+}
+
+fn randn(rng: &mut StdRng, n: usize) -> Mat<f64> {
+    CwiseMatDistribution {
+        nrows: n,
+        ncols: n,
+        dist: StandardNormal,
+    }
+    .rand(rng)
+}
+
+/// Haar-orthogonal with determinant -1.
+fn haar_reflection(rng: &mut StdRng, n: usize) -> Mat<f64> {
+    let mut q: Mat<f64> = UnitaryMat {
+        dim: n,
+        standard_normal: StandardNormal,
+    }
+    .rand(rng);
+    if q.determinant() > 0.0 {
+        for r in 0..n {
+            q[(r, 0)] = -q[(r, 0)];
+        }
+    }
+    q
+}
+
+fn conj(q: &Mat<f64>, a: &Mat<f64>) -> Mat<f64> {
+    q * a * q.transpose()
+}
+
+/// `(A, B)` normalized: conjugate (`B = Q A Q^T`) or independent.
+fn pair(n: usize, conjugate: bool) -> (Mat<f64>, Mat<f64>) {
+    let mut rng = StdRng::seed_from_u64(7000 + n as u64 + if conjugate { 0 } else { 500 });
+    let a = randn(&mut rng, n);
+    let b = if conjugate {
+        conj(&haar_reflection(&mut rng, n), &a)
+    } else {
+        randn(&mut rng, n)
+    };
+    (normalized(&a), normalized(&b))
+}
+
+fn solvers() -> Vec<(&'static str, Box<dyn OrthogonalSolver>)> {
+    vec![
+        ("lbfgs", Box::new(RiemannianLbfgs::default())),
+        ("cayley-adam-1000", Box::new(CayleyAdam::default())),
+        ("closed-form", Box::new(SymmetricClosedForm)),
+    ]
+}
+
+fn bench_solvers(c: &mut Criterion) {
+    let mut group = c.benchmark_group("solvers");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for n in SIZES {
+        for conjugate in [true, false] {
+            let kind = if conjugate { "conjugate" } else { "random" };
+            let (a, b) = pair(n, conjugate);
+            let bound = dsa::LowerBound::new(a.as_ref(), b.as_ref()).unwrap().best();
+            for (name, solver) in solvers() {
+                let id = BenchmarkId::new(format!("{name}/{kind}"), format!("n={n}"));
+                let printed = Cell::new(false);
+                group.bench_with_input(id, &(&a, &b), |bch, (a, b)| {
+                    // once, outside the timed loop (and only for cases the filter selects)
+                    if !printed.replace(true) {
+                        let t = Instant::now();
+                        let out = solver.solve(a.as_ref(), b.as_ref()).unwrap();
+                        eprintln!(
+                            "[solvers] {name:>16} {kind:>9} n = {n:>3}: loss {:.6e} (distance {:.6e}, bound {bound:.6e}), \
+                             {} iterations, {:?}, converged {}, grad_norm {:.2e}, one solve {:.1} ms",
+                            out.loss,
+                            out.loss.max(0.0).sqrt(),
+                            out.report.iterations,
+                            out.report.termination,
+                            out.report.converged,
+                            out.report.grad_norm,
+                            t.elapsed().as_secs_f64() * 1e3
+                        );
+                    }
+                    bch.iter(|| black_box(solver.solve(black_box(a.as_ref()), black_box(b.as_ref())).unwrap().loss));
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+/// The reference's acceptance case: A uniform n x n, Q Haar with det -1, B = Q A Q^T.
+fn acceptance_pair(n: usize) -> (Mat<f64>, Mat<f64>) {
+    let mut rng = StdRng::seed_from_u64(1000 + n as u64);
+    let a = Mat::from_fn(n, n, |_, _| rng.random::<f64>());
+    let b = conj(&haar_reflection(&mut rng, n), &a);
+    (normalized(&a), normalized(&b))
+}
+
+fn bench_acceptance(c: &mut Criterion) {
+    let mut group = c.benchmark_group("acceptance");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for n in [10, 50] {
+        let (a, b) = acceptance_pair(n);
+        let cases: [(&str, Box<dyn OrthogonalSolver>); 2] = [
+            (
+                "cayley-adam-10000",
+                Box::new(CayleyAdam::default().iters(10_000)),
+            ),
+            ("lbfgs", Box::new(RiemannianLbfgs::default())),
+        ];
+        for (name, solver) in cases {
+            let printed = Cell::new(false);
+            group.bench_with_input(BenchmarkId::new(name, format!("n={n}")), &(&a, &b), |bch, (a, b)| {
+                if !printed.replace(true) {
+                    let t = Instant::now();
+                    let out = solver.solve(a.as_ref(), b.as_ref()).unwrap();
+                    let d = out.loss.max(0.0).sqrt();
+                    eprintln!(
+                        "[acceptance] {name:>17} n = {n:>3}: angular {:.3e} (target < 2e-2 for Cayley+Adam, < 1e-8 for \
+                         the default), loss {:.3e}, one solve {:.2} s",
+                        2.0 * (d / 2.0).min(1.0).asin(),
+                        out.loss,
+                        t.elapsed().as_secs_f64()
+                    );
+                }
+                bch.iter(|| black_box(solver.solve(black_box(a.as_ref()), black_box(b.as_ref())).unwrap().loss));
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_solvers, bench_acceptance);
+criterion_main!(benches);
