@@ -107,7 +107,6 @@ impl CayleyAdam {
         let mut inv = Inverter::new(n);
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;
-        let mut last_loss = f64::NAN;
         for _ in 0..self.iters {
             // Y = (I + S)^-1, S = W - W^T;  C = 2Y - I
             for j in 0..n {
@@ -126,14 +125,11 @@ impl CayleyAdam {
             // R = C B C^T - A, loss, G = 2 R C B^T + 2 R^T C B
             mm(cb.as_mut(), c.as_ref(), b, 1.0);
             mm(r.as_mut(), cb.as_ref(), c.transpose(), 1.0);
-            let mut loss = 0.0;
             for j in 0..n {
                 for i in 0..n {
                     r[(i, j)] -= a[(i, j)];
-                    loss += r[(i, j)] * r[(i, j)];
                 }
             }
-            last_loss = loss;
             mm(t1.as_mut(), r.as_ref(), c.as_ref(), 1.0);
             mm(g.as_mut(), t1.as_ref(), b.transpose(), 2.0);
             mm_add(g.as_mut(), r.transpose(), cb.as_ref(), 2.0);
@@ -168,7 +164,6 @@ impl CayleyAdam {
             }
         }
         let loss = super::objective::loss(a, b, c.as_ref());
-        let _ = last_loss;
         (c, loss)
     }
 }

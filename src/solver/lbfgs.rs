@@ -34,6 +34,10 @@ use crate::linalg::mm;
 ///    `4 * n_refine` remain;
 /// 3. the best `n_refine` are refined to convergence; optional perturbation hops follow.
 ///
+/// Between 1 and 2, the paper's solver ([`super::CayleyAdam`] at the reference's settings)
+/// runs once and its answer is refined by L-BFGS, so that the default is never worse than the
+/// paper's method ([`RiemannianLbfgs::paper_start`] turns this off).
+///
 /// The best point wins; [`SolverReport::starts`] lists every start's outcome.
 ///
 /// Defaults: `n_signed = 16`, `n_random = 16`, `screen_iters = 10`, `n_refine = 3`,
@@ -67,6 +71,7 @@ pub struct RiemannianLbfgs {
     n_hops: usize,
     hop_size: f64,
     n_signed: usize,
+    paper_start: Option<super::CayleyAdam>,
 }
 
 impl Default for RiemannianLbfgs {
@@ -86,12 +91,14 @@ impl Default for RiemannianLbfgs {
             n_hops: 0,
             hop_size: 0.5,
             n_signed: 16,
+            paper_start: Some(super::CayleyAdam::default()),
         }
     }
 }
 
 impl RiemannianLbfgs {
-    /// Iteration limit per start (default 2000).
+    /// Iteration limit per start, screening included (default 2000; the paper start's Adam
+    /// iterations are not counted against it).
     #[must_use]
     pub fn max_iters(mut self, n: usize) -> Self {
         self.max_iters = n;
@@ -167,6 +174,15 @@ impl RiemannianLbfgs {
     #[must_use]
     pub fn n_signed(mut self, k: usize) -> Self {
         self.n_signed = k;
+        self
+    }
+    /// Also start from the paper's solver's answer (default `Some(CayleyAdam::default())`,
+    /// 1,000 Adam iterations at learning rate 0.01, the reference's settings), refined by
+    /// L-BFGS: the result is then never worse than that solver's. `None` skips it (about twice
+    /// as fast on pairs that are not conjugate).
+    #[must_use]
+    pub fn paper_start(mut self, start: Option<super::CayleyAdam>) -> Self {
+        self.paper_start = start;
         self
     }
     /// Use the spectral alignment start (default true; turn off to benchmark without it).
@@ -496,11 +512,33 @@ impl OrthogonalSolver for RiemannianLbfgs {
             done |= run.term == Termination::TimeLimit;
             record(run, *start, &mut outcomes, &mut best);
         }
+        // The paper's solver as one more start, refined by L-BFGS (which only descends): the
+        // result is never worse than Cayley + Adam at these settings.
+        if !done {
+            if let Some(paper) = &self.paper_start {
+                let out = paper.solve(a, b)?;
+                let adam_iters = out.report.iterations;
+                let mut run = self.local(&ao, &bo, out.c.as_ref(), &mut ws, deadline, self.max_iters);
+                total_iters += run.iters;
+                run.iters += adam_iters;
+                if out.loss < run.loss {
+                    // cannot happen with a descent method, but keep the better point regardless
+                    run.c = out.c;
+                    run.loss = out.loss;
+                }
+                if meets_bound(run.loss) {
+                    run.term = Termination::LowerBoundReached;
+                    done = true;
+                }
+                done |= run.term == Termination::TimeLimit;
+                record(run, Start::Paper, &mut outcomes, &mut best);
+            }
+        }
         // Phase 2: screen the other starts with a few iterations each ...
         if !done && candidates.len() > 1 {
             let mut screened: Vec<(f64, usize, Mat<f64>, usize)> = Vec::new();
             for (k, (_, c0)) in candidates.iter().enumerate().skip(1) {
-                let run = self.local(&ao, &bo, c0.as_ref(), &mut ws, deadline, self.screen_iters);
+                let run = self.local(&ao, &bo, c0.as_ref(), &mut ws, deadline, self.screen_iters.min(self.max_iters));
                 total_iters += run.iters;
                 let timed_out = run.term == Termination::TimeLimit;
                 screened.push((run.loss, k, run.c, run.iters));
@@ -520,7 +558,8 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 }
                 budget *= 3;
                 for item in screened.iter_mut() {
-                    let run = self.local(&ao, &bo, item.2.as_ref(), &mut ws, deadline, budget);
+                    let left = budget.min(self.max_iters.saturating_sub(item.3));
+                    let run = self.local(&ao, &bo, item.2.as_ref(), &mut ws, deadline, left);
                     total_iters += run.iters;
                     done |= run.term == Termination::TimeLimit;
                     *item = (run.loss, item.1, run.c, item.3 + run.iters);
@@ -534,7 +573,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     outcomes.push(StartOutcome { start, loss, iterations: its, termination: Termination::MaxIterations });
                     continue;
                 }
-                let mut run = self.local(&ao, &bo, c.as_ref(), &mut ws, deadline, self.max_iters);
+                let mut run = self.local(&ao, &bo, c.as_ref(), &mut ws, deadline, self.max_iters.saturating_sub(its));
                 run.iters += its;
                 total_iters += run.iters - its;
                 if meets_bound(run.loss) {

@@ -109,6 +109,8 @@ pub enum Start {
     ClosedForm,
     /// The `k`-th perturbation hop from the best point so far.
     Hop(usize),
+    /// The answer of the paper's solver (Cayley + Adam), refined.
+    Paper,
 }
 
 /// One local run from one start.
