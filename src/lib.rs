@@ -4,13 +4,17 @@
 pub mod data;
 pub mod embedding;
 pub mod error;
+#[cfg(feature = "npy")]
+pub mod io;
 mod assignment;
+pub mod compare;
 mod linalg;
 pub mod operator;
 pub mod select;
 pub mod similarity;
 pub mod solver;
 
+pub use compare::{distance, Dsa, DsaBuilder, DsaComparison, DsaReport, PerDataset, Progress};
 pub use data::{Dataset, ToDataset};
 pub use embedding::{DelayEmbedding, Embedded, Embedding};
 pub use error::{DsaError, Result};

@@ -1,0 +1,750 @@
+//! The whole pipeline for one pair or many systems (spec §5): [`distance`] for one call with
+//! the defaults, [`Dsa`] for everything else.
+//!
+//! ```text
+//! each dataset --embed, fit (once, in parallel)--> A_i
+//! each pair (i, j) --Procrustes over vector fields or spectral score (in parallel)--> d_ij
+//! ```
+//!
+//! * [`Dsa::distance`] / [`Dsa::compare`]: one pair (`compare` also returns both fitted models
+//!   and the comparison's details);
+//! * [`Dsa::one_to_many`]: one dataset against a list;
+//! * [`Dsa::pairwise`]: all unordered pairs of a list, as a symmetric `M x M` matrix with an
+//!   exactly zero diagonal, each pair computed once;
+//! * [`Dsa::bipartite`]: every dataset of one list against every dataset of another (`M x K`).
+//!
+//! Each dataset's operator is fitted once and reused for all its pairs. Fits and pairs run in
+//! parallel on rayon (the global pool, or a dedicated one with
+//! [`DsaBuilder::threads`]); every faer call inside runs sequentially, so only the distribution
+//! of work is parallel and the results are bitwise identical for every number of threads.
+
+mod builder;
+mod per_dataset;
+
+pub use builder::DsaBuilder;
+pub use per_dataset::PerDataset;
+
+use std::fmt;
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use faer::{Mat, MatRef};
+use rayon::prelude::*;
+
+use builder::{DmdSettings, ProgressFn};
+use per_dataset::Layout;
+
+use crate::data::{Dataset, ToDataset};
+use crate::error::{DsaError, Result};
+use crate::operator::{DmdModel, DmdValidParams, OperatorFit};
+use crate::similarity::{
+    Comparison, Procrustes, Score, Similarity, SizeMismatch, SpectralComparison, SpectralDistance,
+};
+use crate::solver::OrthogonalSolver;
+
+/// The default number of delays (before the cap for short trials): see [`Dsa`].
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let x = faer::Mat::from_fn(500, 2, |t, j| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract());
+/// assert_eq!(dsa::Dsa::default().fit(&x)?.params().n_delays(), dsa::compare::DEFAULT_N_DELAYS);
+/// # Ok(()) }
+/// ```
+pub const DEFAULT_N_DELAYS: usize = 10;
+
+/// The default rank (capped at what each dataset allows): see [`Dsa`].
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let x = faer::Mat::from_fn(500, 4, |t, j| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract());
+/// assert_eq!(dsa::Dsa::default().fit(&x)?.rank(), dsa::compare::DEFAULT_RANK); // of 40
+/// # Ok(()) }
+/// ```
+pub const DEFAULT_RANK: usize = 30;
+
+/// The angular DSA distance between two datasets, with the crate's default settings.
+///
+/// Each input is a `T x N` matrix (rows are time points, columns are channels) — `faer::Mat`,
+/// `faer::MatRef`, `nalgebra::DMatrix` — or a `Vec`/slice of them (trials, lengths may differ),
+/// or a [`Dataset`]. The two inputs may have different types, lengths and numbers of trials.
+///
+/// The result is in `[0, pi]`: ~0 when one system's dynamics is an orthogonal change of
+/// coordinates of the other's. Equivalent to `Dsa::default().distance(x, y)`; the defaults
+/// (10 delays, capped for short trials; rank 30, capped at what the data allow; angular score;
+/// the Riemannian L-BFGS solver with seed 0) are listed and justified on [`Dsa`].
+///
+/// # Errors
+/// Invalid data ([`DsaError::EmptyData`], [`DsaError::NonFinite`], [`DsaError::ShapeMismatch`]
+/// between trials), a trial too short to fit ([`DsaError::TrialTooShort`]: only a trial of a
+/// single time point, since the default number of delays adapts), numerically zero data ([`DsaError::Degenerate`]), and operators of
+/// different sizes ([`DsaError::SizeMismatch`]: e.g. different channel counts whose ranks stay
+/// below 30, or exactly low-dimensional data; set a common rank with [`Dsa::builder`]).
+///
+/// # Example
+/// ```
+/// use faer::Mat;
+/// # fn main() -> dsa::Result<()> {
+/// // an oscillation in 2 channels with pseudo-random wiggles, and the same data in rotated
+/// // coordinates
+/// let wiggle = |t: usize, j: usize| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract();
+/// let x = Mat::from_fn(300, 2, |t, j| (0.2 * t as f64 + j as f64).sin() + 0.1 * wiggle(t, j));
+/// let (c, s) = (0.6, 0.8);
+/// let q = faer::mat![[c, -s], [s, c]];
+/// let y = &x * &q;
+/// assert!(dsa::distance(&x, &y)? < 1e-6);
+/// # Ok(()) }
+/// ```
+pub fn distance<X, Y>(x: &X, y: &Y) -> Result<f64>
+where
+    X: ToDataset + ?Sized,
+    Y: ToDataset + ?Sized,
+{
+    Dsa::default().distance(x, y)
+}
+
+/// Progress of a many-pair call, passed to the callback of [`DsaBuilder::progress`].
+///
+/// # Example
+/// ```
+/// use std::ops::ControlFlow;
+/// # fn main() -> dsa::Result<()> {
+/// let x = faer::Mat::from_fn(200, 2, |t, j| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract());
+/// let dsa = dsa::Dsa::builder()
+///     .n_delays(2)
+///     .progress(|p: dsa::Progress| {
+///         eprintln!("{}/{} pairs (last: {:?})", p.done, p.total, p.pair);
+///         ControlFlow::Continue(())
+///     })
+///     .build()?;
+/// dsa.one_to_many(&x, &[&x, &x])?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Progress {
+    /// Pairs finished, counting this one (1 ..= total).
+    pub done: usize,
+    /// Pairs in the call.
+    pub total: usize,
+    /// The pair just finished, as (row, column) of the output (`(0, k)` for
+    /// [`Dsa::one_to_many`] and for [`Dsa::compare`]).
+    pub pair: (usize, usize),
+}
+
+/// The details of one comparison: Procrustes over vector fields, or the spectral score.
+#[derive(Debug, Clone, PartialEq)]
+pub enum DsaComparison {
+    /// Angular or Euclidean score: the Procrustes comparison (orthogonal `C`, lower bounds,
+    /// solver report).
+    Procrustes(Comparison),
+    /// Wasserstein score, or a pair of different sizes under [`SizeMismatch::Spectral`].
+    Spectral(SpectralComparison),
+}
+
+impl DsaComparison {
+    /// The Procrustes comparison, if this was one.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * (0.15 + 0.1 * j as f64)).sin());
+    /// let report = dsa::Dsa::builder().n_delays(3).rank(6).build()?.compare(&x, &x)?;
+    /// let procrustes = report.comparison.procrustes().expect("angular score");
+    /// assert!(procrustes.report.converged);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn procrustes(&self) -> Option<&Comparison> {
+        match self {
+            DsaComparison::Procrustes(c) => Some(c),
+            DsaComparison::Spectral(_) => None,
+        }
+    }
+
+    /// The spectral comparison, if this was one.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * (0.15 + 0.1 * j as f64)).sin());
+    /// let dsa = dsa::Dsa::builder().n_delays(3).score(dsa::Score::Wasserstein).build()?;
+    /// let spectral = dsa.compare(&x, &x)?.comparison.spectral().cloned().expect("wasserstein");
+    /// assert!(spectral.w2 < 1e-8);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn spectral(&self) -> Option<&SpectralComparison> {
+        match self {
+            DsaComparison::Spectral(s) => Some(s),
+            DsaComparison::Procrustes(_) => None,
+        }
+    }
+}
+
+/// Everything [`Dsa::compare`] computed for one pair.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let x = faer::Mat::from_fn(300, 3, |t, j| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract());
+/// let report = dsa::Dsa::builder().n_delays(3).build()?.compare(&x, &x)?;
+/// assert_eq!(report.model_x.operator().nrows(), 9);
+/// assert_eq!(report.score, dsa::Score::Angular);
+/// assert!(report.value < 1e-8);
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct DsaReport {
+    /// The model fitted to `x`.
+    pub model_x: DmdModel,
+    /// The model fitted to `y`.
+    pub model_y: DmdModel,
+    /// The comparison of the two operators.
+    pub comparison: DsaComparison,
+    /// The score `value` is: the requested one, or [`Score::Wasserstein`] when the pair fell
+    /// back to the spectral score ([`SizeMismatch::Spectral`]).
+    pub score: Score,
+    /// The distance (what [`Dsa::distance`] returns).
+    pub value: f64,
+}
+
+/// Dynamical Similarity Analysis with fixed settings: fit each dataset's operator, compare
+/// operators, for one pair or many.
+///
+/// Build one with [`Dsa::builder`] (or take [`Dsa::default`]); it is cheap to clone, `Send`
+/// and `Sync`, and can be reused for any number of calls.
+///
+/// # Example
+/// ```
+/// use dsa::Dsa;
+/// # fn main() -> dsa::Result<()> {
+/// let sys = |w: f64, phase: f64| {
+///     faer::Mat::from_fn(400, 2, |t, j| {
+///         let t = t as f64;
+///         (-0.003 * t).exp() * (w * t + phase + 1.3 * j as f64).sin()
+///     })
+/// };
+/// let xs = vec![sys(0.2, 0.0), sys(0.2, 1.0), sys(0.5, 0.0)];
+/// let dsa = Dsa::builder().n_delays(4).rank(4).build()?;
+/// let d = dsa.pairwise(&xs)?;
+/// assert_eq!(d[(0, 0)], 0.0);
+/// assert_eq!(d[(0, 2)], d[(2, 0)]);
+/// assert!(d[(0, 1)] < 1e-6 && d[(0, 2)] > 0.1); // same frequency vs a different one
+/// # Ok(()) }
+/// ```
+///
+#[doc = include_str!("../../docs/defaults.md")]
+#[derive(Clone)]
+pub struct Dsa {
+    dmd: DmdSettings,
+    score: Score,
+    solver: Arc<dyn OrthogonalSolver>,
+    size_mismatch: SizeMismatch,
+    threads: Option<usize>,
+    pool: Option<Arc<rayon::ThreadPool>>,
+    progress: Option<ProgressFn>,
+}
+
+impl fmt::Debug for Dsa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Dsa")
+            .field("dmd", &self.dmd)
+            .field("score", &self.score)
+            .field("solver", &self.solver)
+            .field("size_mismatch", &self.size_mismatch)
+            .field("threads", &self.threads)
+            .field("progress", &self.progress.as_ref().map(|_| "Fn(Progress)"))
+            .finish()
+    }
+}
+
+impl Default for Dsa {
+    /// The defaults listed above; equivalent to `Dsa::builder().build()`, which cannot fail.
+    fn default() -> Self {
+        DsaBuilder::default()
+            .build()
+            .expect("the default settings are valid")
+    }
+}
+
+/// The outcome of one pair, before it is stored.
+struct Scored {
+    comparison: DsaComparison,
+    score: Score,
+    value: f64,
+}
+
+impl Dsa {
+    /// Start a [`DsaBuilder`] with the defaults.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let dsa = dsa::Dsa::builder().n_delays(10).rank(30).seed(1).build()?;
+    /// assert_eq!(dsa.score(), dsa::Score::Angular);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn builder() -> DsaBuilder {
+        DsaBuilder::default()
+    }
+
+    /// The score reported.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// assert_eq!(dsa::Dsa::builder().score(dsa::Score::Wasserstein).build()?.score(), dsa::Score::Wasserstein);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn score(&self) -> Score {
+        self.score
+    }
+
+    /// The size policy.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let dsa = dsa::Dsa::builder().size_mismatch(dsa::SizeMismatch::ZeroPad).build()?;
+    /// assert_eq!(dsa.size_mismatch(), dsa::SizeMismatch::ZeroPad);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn size_mismatch(&self) -> SizeMismatch {
+        self.size_mismatch
+    }
+
+    /// The dedicated pool's thread count, or `None` for rayon's global pool.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// assert_eq!(dsa::Dsa::builder().threads(3).build()?.threads(), Some(3));
+    /// assert_eq!(dsa::Dsa::default().threads(), None);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn threads(&self) -> Option<usize> {
+        self.threads
+    }
+
+    /// The solver in use for the Procrustes scores.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let default = dsa::RiemannianLbfgs::default();
+    /// assert_eq!(dsa::Dsa::default().solver().name(), dsa::OrthogonalSolver::name(&default));
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn solver(&self) -> &dyn OrthogonalSolver {
+        &*self.solver
+    }
+
+    /// Run `f` on the dedicated pool, or on the caller's (global) pool.
+    fn install<R: Send>(&self, f: impl FnOnce() -> R + Send) -> R {
+        match &self.pool {
+            Some(pool) => pool.install(f),
+            None => f(),
+        }
+    }
+
+    /// Convert inputs (sequentially: a copy and a finiteness check each).
+    fn datasets<X: ToDataset>(xs: &[X]) -> Result<Vec<Dataset>> {
+        xs.iter().map(ToDataset::to_dataset).collect()
+    }
+
+    /// Fit every dataset with its parameters, in parallel; the first error in call order wins.
+    fn fit_many(&self, data: &[&Dataset], params: &[DmdValidParams]) -> Result<Vec<DmdModel>> {
+        let fits: Vec<Result<DmdModel>> = self.install(|| {
+            data.par_iter()
+                .zip(params.par_iter())
+                .map(|(d, p)| p.fit(d))
+                .collect()
+        });
+        fits.into_iter().collect()
+    }
+
+    /// Resolve the parameters of a call and fit.
+    fn fit_layout(&self, layout: Layout, data: &[&Dataset]) -> Result<Vec<DmdModel>> {
+        let params = self.dmd.resolve(layout, data)?;
+        self.fit_many(data, &params)
+    }
+
+    /// The DMD model of one dataset, with this `Dsa`'s settings (per-dataset lists must have one
+    /// value).
+    ///
+    /// # Errors
+    /// Invalid data, a trial too short for the embedding ([`DsaError::TrialTooShort`]),
+    /// numerically zero data ([`DsaError::Degenerate`]), a per-dataset list whose length is not 1
+    /// or a per-side value ([`DsaError::InvalidParameter`]).
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let x = faer::Mat::from_fn(500, 3, |t, j| ((t as f64) * 0.05 * (j + 1) as f64).sin());
+    /// let model = dsa::Dsa::default().fit(&x)?;
+    /// assert_eq!(model.params().n_delays(), 10);
+    /// assert!(model.rank() <= 30);
+    /// # Ok(()) }
+    /// ```
+    pub fn fit<X: ToDataset + ?Sized>(&self, x: &X) -> Result<DmdModel> {
+        let d = x.to_dataset()?;
+        let mut models = self.fit_layout(Layout::one_sided(1), &[&d])?;
+        Ok(models.remove(0))
+    }
+
+    /// The DMD models of several datasets, fitted in parallel (per-dataset lists have one value
+    /// per dataset).
+    ///
+    /// # Errors
+    /// As [`Dsa::fit`], for the first failing dataset in list order; a per-dataset list whose
+    /// length is not `xs.len()`.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// // pseudo-random wiggles make the data full rank
+    /// let wiggle = |t: usize, j: usize| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract();
+    /// let xs: Vec<_> = (1..=3)
+    ///     .map(|k| faer::Mat::from_fn(100, 2, |t, j| ((t * k + j) as f64 * 0.1).sin() + 0.1 * wiggle(t, j)))
+    ///     .collect();
+    /// let models = dsa::Dsa::builder().n_delays(2).rank_per_dataset(vec![1, 2, 3]).build()?.fit_all(&xs)?;
+    /// assert_eq!(models.iter().map(|m| m.rank()).collect::<Vec<_>>(), vec![1, 2, 3]);
+    /// # Ok(()) }
+    /// ```
+    pub fn fit_all<X: ToDataset>(&self, xs: &[X]) -> Result<Vec<DmdModel>> {
+        let data = Self::datasets(xs)?;
+        let refs: Vec<&Dataset> = data.iter().collect();
+        self.fit_layout(Layout::one_sided(refs.len()), &refs)
+    }
+
+    /// The distance between two datasets (the value of [`Dsa::compare`]).
+    ///
+    /// # Errors
+    /// As [`Dsa::compare`].
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let x = faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * 0.2 + j as f64).sin());
+    /// let y = nalgebra::DMatrix::from_fn(300, 2, |t, j| ((t as f64) * 0.2 + j as f64).sin());
+    /// let dsa = dsa::Dsa::builder().n_delays(3).rank(4).build()?;
+    /// assert!(dsa.distance(&x, &y)? < 1e-8);
+    /// # Ok(()) }
+    /// ```
+    pub fn distance<X, Y>(&self, x: &X, y: &Y) -> Result<f64>
+    where
+        X: ToDataset + ?Sized,
+        Y: ToDataset + ?Sized,
+    {
+        Ok(self.compare(x, y)?.value)
+    }
+
+    /// Fit both datasets and compare their operators, keeping everything: both models, the
+    /// comparison's details (the orthogonal `C`, lower bounds and solver report, or the spectral
+    /// matching) and the score.
+    ///
+    /// Per-dataset lists have 2 values (`x`, then `y`); a per-side value gives `x` the first.
+    /// The progress callback, if any, is called once (`total = 1`).
+    ///
+    /// # Errors
+    /// Invalid data, a trial too short ([`DsaError::TrialTooShort`]), numerically zero data
+    /// ([`DsaError::Degenerate`]), operators of different sizes under
+    /// [`SizeMismatch::Error`] ([`DsaError::SizeMismatch`]), a per-dataset list of the wrong
+    /// length ([`DsaError::InvalidParameter`]), a solver that does not converge
+    /// ([`DsaError::NoConvergence`]), [`DsaError::Cancelled`] from the progress callback.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let wiggle = |t: usize, j: usize| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract();
+    /// let x = faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * 0.2 + j as f64).sin() + 0.1 * wiggle(t, j));
+    /// let y = faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * 0.3 + j as f64).sin() + 0.1 * wiggle(t + 1, j));
+    /// let report = dsa::Dsa::builder().n_delays(3).rank(4).build()?.compare(&x, &y)?;
+    /// assert_eq!(report.model_x.rank(), 4);
+    /// let c = report.comparison.procrustes().unwrap();
+    /// assert!(c.lower_bound.best() <= c.euclidean + 1e-12);
+    /// assert!(report.value > 0.05);
+    /// # Ok(()) }
+    /// ```
+    pub fn compare<X, Y>(&self, x: &X, y: &Y) -> Result<DsaReport>
+    where
+        X: ToDataset + ?Sized,
+        Y: ToDataset + ?Sized,
+    {
+        let dx = x.to_dataset()?;
+        let dy = y.to_dataset()?;
+        let mut models = self.fit_layout(Layout::two_sided(1, 1), &[&dx, &dy])?;
+        let model_y = models.pop().expect("two models");
+        let model_x = models.pop().expect("two models");
+        self.check_sizes(&[(0, 0)], &[model_x.operator()], &[model_y.operator()])?;
+        let scored = self.install(|| self.score_pair(model_x.operator(), model_y.operator()))?;
+        if let Some(cb) = &self.progress {
+            if cb(Progress {
+                done: 1,
+                total: 1,
+                pair: (0, 0),
+            })
+            .is_break()
+            {
+                return Err(DsaError::Cancelled { done: 1, total: 1 });
+            }
+        }
+        Ok(DsaReport {
+            model_x,
+            model_y,
+            comparison: scored.comparison,
+            score: scored.score,
+            value: scored.value,
+        })
+    }
+
+    /// One dataset against each of a list: `out[k] = distance(x, ys[k])`, with `x` fitted once.
+    ///
+    /// Per-dataset lists have `1 + K` values (`x`, then `ys`); a per-side value gives `x` the
+    /// first and every `ys[k]` the second.
+    ///
+    /// # Errors
+    /// As [`Dsa::pairwise`].
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let wave = |w: f64| faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * w + j as f64).sin());
+    /// let dsa = dsa::Dsa::builder().n_delays(3).rank(4).build()?;
+    /// let d = dsa.one_to_many(&wave(0.2), &[wave(0.2), wave(0.4)])?;
+    /// assert!(d[0] < 1e-8 && d[1] > 0.05);
+    /// # Ok(()) }
+    /// ```
+    pub fn one_to_many<X, Y>(&self, x: &X, ys: &[Y]) -> Result<Vec<f64>>
+    where
+        X: ToDataset + ?Sized,
+        Y: ToDataset,
+    {
+        let dx = x.to_dataset()?;
+        let dys = Self::datasets(ys)?;
+        let mut refs = vec![&dx];
+        refs.extend(dys.iter());
+        let models = self.fit_layout(Layout::two_sided(1, dys.len()), &refs)?;
+        let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
+        let pairs: Vec<(usize, usize)> = (0..dys.len()).map(|k| (0, k)).collect();
+        self.run_pairs(&pairs, &ops[..1], &ops[1..])
+    }
+
+    /// All unordered pairs of a list: the `M x M` matrix of distances, symmetric, with an
+    /// exactly zero diagonal. Each dataset is fitted once, each unordered pair `i < j` is
+    /// compared once (`M (M - 1) / 2` comparisons), in parallel; entry `(i, j)` equals
+    /// `self.distance(&xs[i], &xs[j])` bitwise, whatever the number of threads.
+    ///
+    /// Per-dataset lists have `M` values; per-side values are an error.
+    ///
+    /// # Errors
+    /// Invalid data or a failed fit (the first failing dataset in list order), a per-dataset
+    /// list of the wrong length ([`DsaError::InvalidParameter`]), operators of different sizes
+    /// under [`SizeMismatch::Error`] (the first such pair in row order,
+    /// [`DsaError::SizeMismatch`]), a solver failure ([`DsaError::NoConvergence`]), or
+    /// [`DsaError::Cancelled`] when the progress callback asks to stop: no partial matrix is
+    /// ever returned.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let wave = |w: f64| faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * w + j as f64).sin());
+    /// let xs = vec![wave(0.2), wave(0.3), wave(0.4)];
+    /// let d = dsa::Dsa::builder().n_delays(3).rank(4).build()?.pairwise(&xs)?;
+    /// assert_eq!((d.nrows(), d.ncols()), (3, 3));
+    /// assert!((0..3).all(|i| d[(i, i)] == 0.0));
+    /// assert_eq!(d[(1, 2)], d[(2, 1)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn pairwise<X: ToDataset>(&self, xs: &[X]) -> Result<Mat<f64>> {
+        let data = Self::datasets(xs)?;
+        let refs: Vec<&Dataset> = data.iter().collect();
+        let m = refs.len();
+        let models = self.fit_layout(Layout::one_sided(m), &refs)?;
+        let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
+        let pairs: Vec<(usize, usize)> = (0..m)
+            .flat_map(|i| (i + 1..m).map(move |j| (i, j)))
+            .collect();
+        let values = self.run_pairs(&pairs, &ops, &ops)?;
+        let mut out = Mat::zeros(m, m);
+        for (&(i, j), v) in pairs.iter().zip(values) {
+            out[(i, j)] = v;
+            out[(j, i)] = v;
+        }
+        Ok(out)
+    }
+
+    /// Every dataset of `xs` against every dataset of `ys`: the `M x K` matrix with
+    /// `out[(i, k)] = distance(xs[i], ys[k])`. Each dataset is fitted once.
+    ///
+    /// Per-dataset lists have `M + K` values: `xs` first, then `ys`; a per-side value gives
+    /// every `xs[i]` the first and every `ys[k]` the second.
+    ///
+    /// # Errors
+    /// As [`Dsa::pairwise`].
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let wave = |w: f64| faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * w + j as f64).sin());
+    /// let dsa = dsa::Dsa::builder().n_delays(3).rank(4).build()?;
+    /// let d = dsa.bipartite(&[wave(0.2), wave(0.4)], &[wave(0.2), wave(0.3), wave(0.4)])?;
+    /// assert_eq!((d.nrows(), d.ncols()), (2, 3));
+    /// assert!(d[(0, 0)] < 1e-8 && d[(1, 2)] < 1e-8 && d[(0, 2)] > 0.05);
+    /// # Ok(()) }
+    /// ```
+    pub fn bipartite<X: ToDataset, Y: ToDataset>(&self, xs: &[X], ys: &[Y]) -> Result<Mat<f64>> {
+        let dxs = Self::datasets(xs)?;
+        let dys = Self::datasets(ys)?;
+        let (m, k) = (dxs.len(), dys.len());
+        let refs: Vec<&Dataset> = dxs.iter().chain(dys.iter()).collect();
+        let models = self.fit_layout(Layout::two_sided(m, k), &refs)?;
+        let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
+        let pairs: Vec<(usize, usize)> = (0..m).flat_map(|i| (0..k).map(move |j| (i, j))).collect();
+        let values = self.run_pairs(&pairs, &ops[..m], &ops[m..])?;
+        let mut out = Mat::zeros(m, k);
+        for (&(i, j), v) in pairs.iter().zip(values) {
+            out[(i, j)] = v;
+        }
+        Ok(out)
+    }
+
+    /// Whether the pair is compared by Procrustes (as opposed to the spectral score).
+    fn uses_procrustes(&self, n_a: usize, n_b: usize) -> bool {
+        match self.score {
+            Score::Wasserstein => false,
+            Score::Angular | Score::Euclidean => {
+                n_a == n_b || self.size_mismatch != SizeMismatch::Spectral
+            }
+        }
+    }
+
+    /// Size errors are found before any comparison runs, in pair order, so that the error
+    /// does not depend on scheduling.
+    fn check_sizes(
+        &self,
+        pairs: &[(usize, usize)],
+        a: &[MatRef<'_, f64>],
+        b: &[MatRef<'_, f64>],
+    ) -> Result<()> {
+        if self.score == Score::Wasserstein || self.size_mismatch != SizeMismatch::Error {
+            return Ok(());
+        }
+        for &(i, j) in pairs {
+            let (na, nb) = (a[i].nrows(), b[j].nrows());
+            if na != nb {
+                return Err(DsaError::SizeMismatch { a: na, b: nb });
+            }
+        }
+        Ok(())
+    }
+
+    /// Compare two operators with this `Dsa`'s score, solver and size policy.
+    fn score_pair(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Scored> {
+        if self.uses_procrustes(a.nrows(), b.nrows()) {
+            let policy = match self.size_mismatch {
+                SizeMismatch::ZeroPad => SizeMismatch::ZeroPad,
+                _ => SizeMismatch::Error,
+            };
+            let cmp = Procrustes::with_shared_solver(Arc::clone(&self.solver))
+                .size_mismatch(policy)
+                .compare(a, b)?;
+            let value = if self.score == Score::Euclidean {
+                cmp.euclidean
+            } else {
+                cmp.angular
+            };
+            Ok(Scored {
+                comparison: DsaComparison::Procrustes(cmp),
+                score: self.score,
+                value,
+            })
+        } else {
+            let s = SpectralDistance.compare(a, b)?;
+            let value = s.w2_squared;
+            Ok(Scored {
+                comparison: DsaComparison::Spectral(s),
+                score: Score::Wasserstein,
+                value,
+            })
+        }
+    }
+
+    /// Compare `a[i]` with `b[j]` for every `(i, j)` of `pairs`, in parallel, results in order.
+    fn run_pairs(
+        &self,
+        pairs: &[(usize, usize)],
+        a: &[MatRef<'_, f64>],
+        b: &[MatRef<'_, f64>],
+    ) -> Result<Vec<f64>> {
+        self.check_sizes(pairs, a, b)?;
+        let total = pairs.len();
+        let done = AtomicUsize::new(0);
+        let stop = AtomicBool::new(false);
+        let cancelled_at = AtomicUsize::new(usize::MAX);
+        let results: Vec<Option<Result<f64>>> = self.install(|| {
+            pairs
+                .par_iter()
+                .map(|&(i, j)| {
+                    if stop.load(Ordering::Acquire) {
+                        return None;
+                    }
+                    let r = self.score_pair(a[i], b[j]).map(|s| s.value);
+                    let k = done.fetch_add(1, Ordering::AcqRel) + 1;
+                    if let Some(cb) = &self.progress {
+                        if !stop.load(Ordering::Acquire)
+                            && cb(Progress {
+                                done: k,
+                                total,
+                                pair: (i, j),
+                            }) == ControlFlow::Break(())
+                        {
+                            cancelled_at.fetch_min(k, Ordering::AcqRel);
+                            stop.store(true, Ordering::Release);
+                        }
+                    }
+                    Some(r)
+                })
+                .collect()
+        });
+        let at = cancelled_at.load(Ordering::Acquire);
+        if at != usize::MAX {
+            return Err(DsaError::Cancelled { done: at, total });
+        }
+        results
+            .into_iter()
+            .map(|r| r.expect("no pair is skipped without a cancellation"))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn send_sync_clone() {
+        fn check<T: Send + Sync + Clone + fmt::Debug>() {}
+        check::<Dsa>();
+        check::<DsaBuilder>();
+        check::<DsaReport>();
+        check::<PerDataset<usize>>();
+        check::<Progress>();
+    }
+
+    #[test]
+    fn default_builds() {
+        let d = Dsa::default();
+        assert_eq!(d.score(), Score::Angular);
+        assert_eq!(d.size_mismatch(), SizeMismatch::Error);
+        assert_eq!(d.threads(), None);
+    }
+}

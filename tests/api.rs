@@ -1,0 +1,698 @@
+//! The public face of the crate (issue 4): `dsa::distance`, `Dsa` and its builder, pairwise /
+//! bipartite / one-to-many, per-dataset hyperparameters, threads, progress and cancellation.
+
+mod common;
+
+use std::ops::ControlFlow;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use common::*;
+use dsa::{Dataset, Dsa, DsaComparison, DsaError, PerDataset, RankRule, Score, SizeMismatch};
+use faer::stats::prelude::StdRng;
+use faer::Mat;
+
+/// A random stable system matrix: Gaussian entries scaled to spectral radius `radius`.
+fn stable(rng: &mut StdRng, n: usize, radius: f64) -> Mat<f64> {
+    let g = randn(rng, n, n);
+    let rho = g
+        .eigenvalues()
+        .unwrap()
+        .iter()
+        .map(|l| l.norm())
+        .fold(0.0, f64::max);
+    Mat::from_fn(n, n, |i, j| g[(i, j)] * radius / rho)
+}
+
+/// `x_{t+1} = M x_t + noise * e_t`, `t` steps, rows are time; `e` is `t x n`.
+fn simulate_with(m: &Mat<f64>, e: &Mat<f64>, noise: f64) -> Mat<f64> {
+    let (t, n) = (e.nrows(), m.nrows());
+    let mut x = Mat::<f64>::zeros(t, n);
+    for c in 0..n {
+        x[(0, c)] = e[(0, c)];
+    }
+    for s in 1..t {
+        for i in 0..n {
+            let mut v = noise * e[(s, i)];
+            for j in 0..n {
+                v += m[(i, j)] * x[(s - 1, j)];
+            }
+            x[(s, i)] = v;
+        }
+    }
+    x
+}
+
+fn simulate(m: &Mat<f64>, t: usize, noise: f64, rng: &mut StdRng) -> Mat<f64> {
+    let e = randn(rng, t, m.nrows());
+    simulate_with(m, &e, noise)
+}
+
+/// Four datasets: two systems, two noise realizations each.
+fn four_datasets() -> Vec<Mat<f64>> {
+    let mut r = rng(11);
+    let m1 = stable(&mut r, 3, 0.95);
+    let m2 = stable(&mut r, 3, 0.9);
+    vec![
+        simulate(&m1, 400, 0.2, &mut r),
+        simulate(&m2, 400, 0.2, &mut r),
+        simulate(&m1, 400, 0.2, &mut r),
+        simulate(&m2, 350, 0.2, &mut r),
+    ]
+}
+
+fn small_dsa() -> dsa::DsaBuilder {
+    Dsa::builder().n_delays(4).rank(8)
+}
+
+fn bitwise_eq(a: &Mat<f64>, b: &Mat<f64>) -> bool {
+    a.nrows() == b.nrows()
+        && a.ncols() == b.ncols()
+        && (0..a.nrows())
+            .all(|i| (0..a.ncols()).all(|j| a[(i, j)].to_bits() == b[(i, j)].to_bits()))
+}
+
+#[test]
+fn rotated_copy_is_at_zero() {
+    let mut r = rng(1);
+    let m = stable(&mut r, 4, 0.9);
+    let x = simulate(&m, 1000, 0.3, &mut r);
+    let q = haar(&mut r, 4);
+    let y = &x * &q;
+    let d = dsa::distance(&x, &y).unwrap();
+    println!("X vs X Q: {d:.3e}");
+    assert!(d < 1e-8, "{d}");
+    // the defaults: 10 delays, rank 30 (of 40)
+    let report = Dsa::default().compare(&x, &y).unwrap();
+    assert_eq!(report.model_x.params().n_delays(), 10);
+    assert_eq!((report.model_x.rank(), report.model_y.rank()), (30, 30));
+    assert_eq!(report.score, Score::Angular);
+    assert_eq!(report.value.to_bits(), d.to_bits());
+}
+
+#[test]
+fn conjugate_linear_systems_are_at_zero() {
+    let mut r = rng(2);
+    let n = 5;
+    let m = stable(&mut r, n, 0.95);
+    let q = haar(&mut r, n);
+    let qmq = &q * &m * q.transpose();
+    let e = randn(&mut r, 800, n);
+    let x = simulate_with(&m, &e, 0.5);
+    // the same noise, rotated: y_t = Q x_t up to rounding, but simulated with Q M Q^T
+    let e_rot = &e * q.transpose();
+    let y = simulate_with(&qmq, &e_rot, 0.5);
+    let d = dsa::distance(&x, &y).unwrap();
+    println!("conjugate systems: {d:.3e}");
+    assert!(d < 1e-6, "{d}");
+}
+
+#[test]
+fn different_systems_are_apart() {
+    let mut r = rng(3);
+    let m1 = stable(&mut r, 3, 0.95);
+    let m2 = stable(&mut r, 3, 0.6);
+    let x = simulate(&m1, 1000, 0.2, &mut r);
+    let y = simulate(&m2, 1000, 0.2, &mut r);
+    let d = dsa::distance(&x, &y).unwrap();
+    println!("different systems: {d:.4}");
+    assert!(d > 0.1, "{d}");
+    assert!(d <= std::f64::consts::PI);
+}
+
+#[test]
+fn pairwise_is_symmetric_with_zero_diagonal_and_matches_distance() {
+    let xs = four_datasets();
+    let dsa = small_dsa().build().unwrap();
+    let d = dsa.pairwise(&xs).unwrap();
+    assert_eq!((d.nrows(), d.ncols()), (4, 4));
+    for i in 0..4 {
+        assert_eq!(d[(i, i)].to_bits(), 0.0f64.to_bits());
+        for j in 0..4 {
+            assert_eq!(d[(i, j)].to_bits(), d[(j, i)].to_bits());
+        }
+        for j in i + 1..4 {
+            let single = dsa.distance(&xs[i], &xs[j]).unwrap();
+            assert_eq!(
+                d[(i, j)].to_bits(),
+                single.to_bits(),
+                "({i}, {j}): {} vs {single}",
+                d[(i, j)]
+            );
+        }
+    }
+    // same system (0, 2) closer than different systems (0, 1)
+    println!("pairwise:\n{d:?}");
+    assert!(d[(0, 2)] < d[(0, 1)] && d[(1, 3)] < d[(1, 2)]);
+}
+
+#[test]
+fn bipartite_and_one_to_many_match_distance() {
+    let xs = four_datasets();
+    let dsa = small_dsa().build().unwrap();
+    let b = dsa.bipartite(&xs[..2], &xs[1..]).unwrap();
+    assert_eq!((b.nrows(), b.ncols()), (2, 3));
+    for i in 0..2 {
+        for k in 0..3 {
+            let single = dsa.distance(&xs[i], &xs[1 + k]).unwrap();
+            assert_eq!(b[(i, k)].to_bits(), single.to_bits());
+        }
+        let row = dsa.one_to_many(&xs[i], &xs[1..]).unwrap();
+        for k in 0..3 {
+            assert_eq!(row[k].to_bits(), b[(i, k)].to_bits());
+        }
+    }
+    // the same dataset on both sides: exactly zero after Procrustes
+    assert!(b[(1, 0)] < 1e-10, "{}", b[(1, 0)]);
+    // and consistent with pairwise where the orientation agrees (i < j)
+    let p = dsa.pairwise(&xs).unwrap();
+    assert_eq!(b[(0, 0)].to_bits(), p[(0, 1)].to_bits());
+    assert_eq!(b[(1, 2)].to_bits(), p[(1, 3)].to_bits());
+    // empty sides
+    assert_eq!(dsa.bipartite(&xs[..2], &xs[..0]).unwrap().ncols(), 0);
+    assert!(dsa.one_to_many(&xs[0], &xs[..0]).unwrap().is_empty());
+    assert_eq!(dsa.pairwise(&xs[..1]).unwrap()[(0, 0)], 0.0);
+}
+
+#[test]
+fn thread_count_does_not_change_results() {
+    let mut r = rng(5);
+    let xs: Vec<Mat<f64>> = (0..6)
+        .map(|k| {
+            let m = stable(&mut r, 3, 0.7 + 0.04 * k as f64);
+            simulate(&m, 300, 0.3, &mut r)
+        })
+        .collect();
+    let one = small_dsa().threads(1).build().unwrap();
+    let four = small_dsa().threads(4).build().unwrap();
+    let global = small_dsa().build().unwrap();
+    assert_eq!(
+        (one.threads(), four.threads(), global.threads()),
+        (Some(1), Some(4), None)
+    );
+    let d1 = one.pairwise(&xs).unwrap();
+    let d4 = four.pairwise(&xs).unwrap();
+    let dg = global.pairwise(&xs).unwrap();
+    assert!(bitwise_eq(&d1, &d4) && bitwise_eq(&d1, &dg));
+    let b1 = one.bipartite(&xs[..2], &xs[2..]).unwrap();
+    let b4 = four.bipartite(&xs[..2], &xs[2..]).unwrap();
+    assert!(bitwise_eq(&b1, &b4));
+    // reproducible from the seed: another seed gives the same optimum here up to rounding
+    let s7 = small_dsa()
+        .seed(7)
+        .threads(4)
+        .build()
+        .unwrap()
+        .pairwise(&xs)
+        .unwrap();
+    let s7b = small_dsa()
+        .seed(7)
+        .threads(1)
+        .build()
+        .unwrap()
+        .pairwise(&xs)
+        .unwrap();
+    assert!(bitwise_eq(&s7, &s7b));
+}
+
+#[test]
+fn per_dataset_hyperparameters_reach_their_datasets() {
+    let xs = four_datasets();
+    // compare: X then Y
+    let report = Dsa::builder()
+        .n_delays_per_dataset(vec![2, 3])
+        .rank(5)
+        .build()
+        .unwrap()
+        .compare(&xs[0], &xs[1])
+        .unwrap();
+    assert_eq!(
+        (
+            report.model_x.params().n_delays(),
+            report.model_y.params().n_delays()
+        ),
+        (2, 3)
+    );
+    // per side, the same
+    let report = Dsa::builder()
+        .n_delays_per_dataset((3, 2))
+        .rank(5)
+        .build()
+        .unwrap()
+        .compare(&xs[0], &xs[1])
+        .unwrap();
+    assert_eq!(
+        (
+            report.model_x.params().n_delays(),
+            report.model_y.params().n_delays()
+        ),
+        (3, 2)
+    );
+    // fit_all: one value per dataset
+    let models = Dsa::builder()
+        .n_delays_per_dataset(vec![1, 2, 3, 4])
+        .lambda_per_dataset(vec![0.0, 0.1, 0.0, 0.2])
+        .build()
+        .unwrap()
+        .fit_all(&xs)
+        .unwrap();
+    let got: Vec<(usize, f64)> = models
+        .iter()
+        .map(|m| (m.params().n_delays(), m.params().lambda()))
+        .collect();
+    assert_eq!(got, vec![(1, 0.0), (2, 0.1), (3, 0.0), (4, 0.2)]);
+    // full rank with 3 channels: 3 d
+    assert_eq!(
+        models.iter().map(|m| m.rank()).collect::<Vec<_>>(),
+        vec![3, 6, 9, 12]
+    );
+
+    // bipartite: X side first, then Y side (length M + K)
+    let ranks = vec![4, 6, 4];
+    let b = Dsa::builder()
+        .n_delays(3)
+        .rank_per_dataset(ranks)
+        .size_mismatch(SizeMismatch::Spectral)
+        .build()
+        .unwrap()
+        .bipartite(&xs[..2], &xs[2..3])
+        .unwrap();
+    let same_rank = Dsa::builder()
+        .n_delays(3)
+        .rank(4)
+        .build()
+        .unwrap()
+        .distance(&xs[0], &xs[2])
+        .unwrap();
+    let mixed = Dsa::builder()
+        .n_delays(3)
+        .rank_per_dataset((6, 4))
+        .size_mismatch(SizeMismatch::Spectral)
+        .build()
+        .unwrap()
+        .compare(&xs[1], &xs[2])
+        .unwrap();
+    assert_eq!(b[(0, 0)].to_bits(), same_rank.to_bits());
+    assert_eq!(mixed.score, Score::Wasserstein);
+    assert!(matches!(mixed.comparison, DsaComparison::Spectral(_)));
+    assert_eq!(b[(1, 0)].to_bits(), mixed.value.to_bits());
+
+    // one_to_many: x then ys (length 1 + K)
+    let row = Dsa::builder()
+        .n_delays(3)
+        .rank_per_dataset(vec![4, 4, 6, 4])
+        .size_mismatch(SizeMismatch::Spectral)
+        .build()
+        .unwrap()
+        .one_to_many(&xs[0], &xs[1..])
+        .unwrap();
+    assert_eq!(
+        row[2].to_bits(),
+        Dsa::builder()
+            .n_delays(3)
+            .rank(4)
+            .build()
+            .unwrap()
+            .distance(&xs[0], &xs[3])
+            .unwrap()
+            .to_bits()
+    );
+}
+
+#[test]
+fn per_dataset_lists_of_the_wrong_length_are_errors() {
+    let xs = four_datasets();
+    let dsa = Dsa::builder()
+        .n_delays_per_dataset(vec![2, 3, 4])
+        .rank(4)
+        .build()
+        .unwrap();
+    let err = dsa.pairwise(&xs).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DsaError::InvalidParameter {
+                name: "n_delays",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("3 value(s)"), "{err}");
+    // M + K = 2 + 2 = 4 is needed for bipartite
+    let err = dsa.bipartite(&xs[..2], &xs[2..]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DsaError::InvalidParameter {
+                name: "n_delays",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(dsa.bipartite(&xs[..1], &xs[2..]).is_ok());
+    let err = Dsa::builder()
+        .rank_per_dataset(vec![3, 4])
+        .build()
+        .unwrap()
+        .fit(&xs[0])
+        .unwrap_err();
+    assert!(
+        matches!(err, DsaError::InvalidParameter { name: "rank", .. }),
+        "{err}"
+    );
+    // a per-side value in a one-sided call
+    let err = Dsa::builder()
+        .lambda_per_dataset((0.0, 0.1))
+        .build()
+        .unwrap()
+        .pairwise(&xs)
+        .unwrap_err();
+    assert!(
+        matches!(err, DsaError::InvalidParameter { name: "lambda", .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("per-side"), "{err}");
+}
+
+#[test]
+fn invalid_settings_name_the_parameter() {
+    let name = |b: dsa::DsaBuilder| match b.build() {
+        Err(DsaError::InvalidParameter { name, .. }) => name,
+        other => panic!("expected InvalidParameter, got {other:?}"),
+    };
+    assert_eq!(name(Dsa::builder().n_delays(0)), "n_delays");
+    assert_eq!(name(Dsa::builder().delay_interval(0)), "delay_interval");
+    assert_eq!(name(Dsa::builder().steps_ahead(0)), "steps_ahead");
+    assert_eq!(name(Dsa::builder().rank(0)), "rank");
+    assert_eq!(name(Dsa::builder().rank_per_dataset(vec![2, 0])), "rank");
+    assert_eq!(name(Dsa::builder().rank_thresh(-1.0)), "rank_thresh");
+    assert_eq!(
+        name(Dsa::builder().explained_variance(1.5)),
+        "explained_variance"
+    );
+    assert_eq!(name(Dsa::builder().lambda(f64::NAN)), "lambda");
+    assert_eq!(
+        name(Dsa::builder().lambda_per_dataset(PerDataset::Each(vec![]))),
+        "lambda"
+    );
+    assert_eq!(name(Dsa::builder().rank(3).rank_thresh(0.1)), "rank");
+    assert_eq!(
+        name(Dsa::builder().rank_rule(RankRule::Fixed(0))),
+        "rank_rule"
+    );
+    assert_eq!(name(Dsa::builder().threads(0)), "threads");
+    assert_eq!(
+        name(Dsa::builder().solver(dsa::CayleyAdam::default()).seed(3)),
+        "seed"
+    );
+    // rank_rule replaces earlier rank settings
+    assert!(Dsa::builder()
+        .rank(3)
+        .rank_rule(RankRule::Full)
+        .build()
+        .is_ok());
+    assert!(Dsa::builder()
+        .solver(dsa::CayleyAdam::default())
+        .build()
+        .is_ok());
+}
+
+#[test]
+fn progress_counts_every_pair() {
+    let xs = four_datasets();
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let dsa = small_dsa()
+        .threads(2)
+        .progress(move |p| {
+            log.lock().unwrap().push((p.done, p.total));
+            ControlFlow::Continue(())
+        })
+        .build()
+        .unwrap();
+    dsa.pairwise(&xs).unwrap();
+    let mut got = seen.lock().unwrap().clone();
+    got.sort_unstable();
+    assert_eq!(got, (1..=6).map(|k| (k, 6)).collect::<Vec<_>>());
+    seen.lock().unwrap().clear();
+    dsa.bipartite(&xs[..2], &xs[..3]).unwrap();
+    assert_eq!(seen.lock().unwrap().len(), 6);
+}
+
+#[test]
+fn cancellation_returns_an_error_not_a_partial_matrix() {
+    let xs = four_datasets();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = calls.clone();
+    let dsa = small_dsa()
+        .threads(1)
+        .progress(move |p| {
+            c.fetch_add(1, Ordering::SeqCst);
+            if p.done >= 2 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .build()
+        .unwrap();
+    let err = dsa.pairwise(&xs).unwrap_err();
+    assert_eq!(err, DsaError::Cancelled { done: 2, total: 6 });
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "no pair runs after the cancellation (one thread)"
+    );
+    // with several threads: still an error, never a matrix
+    let many = small_dsa()
+        .threads(4)
+        .progress(|p| {
+            if p.done >= 3 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        })
+        .build()
+        .unwrap();
+    match many.bipartite(&xs, &xs) {
+        Err(DsaError::Cancelled { done, total }) => assert!(done >= 3 && total == 16),
+        other => panic!("expected Cancelled, got {other:?}"),
+    }
+    // compare reports one pair
+    let err = small_dsa()
+        .progress(|_| ControlFlow::Break(()))
+        .build()
+        .unwrap()
+        .compare(&xs[0], &xs[1])
+        .unwrap_err();
+    assert_eq!(err, DsaError::Cancelled { done: 1, total: 1 });
+}
+
+#[test]
+fn nalgebra_and_trial_inputs() {
+    let mut r = rng(6);
+    let m = stable(&mut r, 3, 0.9);
+    let x = simulate(&m, 500, 0.3, &mut r);
+    let y = simulate(&m, 500, 0.3, &mut r);
+    let dsa = small_dsa().build().unwrap();
+    let faer_d = dsa.distance(&x, &y).unwrap();
+    let xn = nalgebra::DMatrix::from_fn(500, 3, |i, j| x[(i, j)]);
+    let yn = nalgebra::DMatrix::from_fn(500, 3, |i, j| y[(i, j)]);
+    assert_eq!(dsa.distance(&xn, &yn).unwrap().to_bits(), faer_d.to_bits());
+    assert_eq!(dsa.distance(&xn, &y).unwrap().to_bits(), faer_d.to_bits());
+    assert_eq!(
+        dsa.pairwise(&[xn.clone(), yn.clone()]).unwrap()[(0, 1)].to_bits(),
+        faer_d.to_bits()
+    );
+    // trials of different lengths, and their rotated copies
+    let trials: Vec<Mat<f64>> = [300, 250, 400]
+        .iter()
+        .map(|&t| simulate(&m, t, 0.3, &mut r))
+        .collect();
+    let q = haar(&mut r, 3);
+    let rotated: Vec<Mat<f64>> = trials.iter().map(|t| t * &q).collect();
+    let d = dsa::distance(&trials, &rotated).unwrap();
+    assert!(d < 1e-8, "{d}");
+    let d = dsa
+        .pairwise(&[trials.clone(), rotated, vec![x.clone()]])
+        .unwrap();
+    assert!(d[(0, 1)] < 1e-8);
+    // a Dataset and slices work too
+    let data = Dataset::from_trials(trials.clone()).unwrap();
+    assert!(dsa.distance(&data, &trials[..]).unwrap() < 1e-10);
+}
+
+#[test]
+fn defaults_handle_short_and_low_dimensional_inputs() {
+    let mut r = rng(7);
+    let m = stable(&mut r, 2, 0.9);
+    // 12 time points: 7 delays instead of 10
+    let short = simulate(&m, 12, 0.5, &mut r);
+    let model = Dsa::default().fit(&short).unwrap();
+    assert_eq!(model.params().n_delays(), 7);
+    let q = haar(&mut r, 2);
+    assert!(dsa::distance(&short, &(&short * &q)).unwrap() < 1e-8);
+    // one channel: 10 delays give a 10 x 10 operator
+    let scalar = Mat::from_fn(200, 1, |t, _| {
+        (0.3 * t as f64).sin() + 0.05 * ((t * 7919 % 101) as f64 / 101.0 - 0.5)
+    });
+    assert_eq!(Dsa::default().fit(&scalar).unwrap().operator().nrows(), 10);
+    // an explicit n_delays is not shortened
+    let err = Dsa::builder()
+        .n_delays(20)
+        .build()
+        .unwrap()
+        .fit(&short)
+        .unwrap_err();
+    assert!(matches!(err, DsaError::TrialTooShort { .. }), "{err}");
+}
+
+#[test]
+fn size_policies() {
+    let mut r = rng(8);
+    let two = simulate(&stable(&mut r, 2, 0.9), 500, 0.3, &mut r);
+    let five = simulate(&stable(&mut r, 5, 0.9), 500, 0.3, &mut r);
+    // default: rank 30 is capped at 20 for two channels
+    let err = dsa::distance(&two, &five).unwrap_err();
+    assert_eq!(err, DsaError::SizeMismatch { a: 20, b: 30 });
+    let err = Dsa::default()
+        .pairwise(&[two.clone(), five.clone()])
+        .unwrap_err();
+    assert_eq!(err, DsaError::SizeMismatch { a: 20, b: 30 });
+    let spectral = Dsa::builder()
+        .size_mismatch(SizeMismatch::Spectral)
+        .build()
+        .unwrap()
+        .compare(&two, &five)
+        .unwrap();
+    assert_eq!(spectral.score, Score::Wasserstein);
+    let padded = Dsa::builder()
+        .size_mismatch(SizeMismatch::ZeroPad)
+        .build()
+        .unwrap()
+        .compare(&two, &five)
+        .unwrap();
+    assert!(padded.comparison.procrustes().unwrap().padded);
+    assert_eq!(padded.score, Score::Angular);
+    // a common rank fixes it
+    assert!(Dsa::builder()
+        .rank(20)
+        .build()
+        .unwrap()
+        .distance(&two, &five)
+        .is_ok());
+    // Wasserstein needs no equal sizes
+    let w = Dsa::builder().score(Score::Wasserstein).build().unwrap();
+    let d = w.pairwise(&[two.clone(), five.clone()]).unwrap();
+    assert_eq!(d[(0, 1)].to_bits(), spectral.value.to_bits());
+}
+
+#[test]
+fn scores_agree_with_operator_distance() {
+    let xs = four_datasets();
+    let models = small_dsa().build().unwrap().fit_all(&xs[..2]).unwrap();
+    let (a, b) = (models[0].operator(), models[1].operator());
+    for score in [Score::Angular, Score::Euclidean, Score::Wasserstein] {
+        let d = small_dsa()
+            .score(score)
+            .build()
+            .unwrap()
+            .distance(&xs[0], &xs[1])
+            .unwrap();
+        let direct = dsa::operator_distance(a, b, score).unwrap();
+        assert_eq!(d.to_bits(), direct.to_bits(), "{score:?}");
+    }
+    let e = small_dsa()
+        .score(Score::Euclidean)
+        .build()
+        .unwrap()
+        .distance(&xs[0], &xs[1])
+        .unwrap();
+    let ang = small_dsa()
+        .build()
+        .unwrap()
+        .distance(&xs[0], &xs[1])
+        .unwrap();
+    assert!((2.0 * (e / 2.0).asin() - ang).abs() < 1e-12);
+}
+
+#[test]
+fn bad_data_is_an_error() {
+    let mut x = Mat::from_fn(100, 2, |t, j| ((t + j) as f64 * 0.1).sin());
+    x[(5, 1)] = f64::NAN;
+    let y = Mat::from_fn(100, 2, |t, j| ((t + j) as f64 * 0.2).sin());
+    assert!(matches!(
+        dsa::distance(&x, &y),
+        Err(DsaError::NonFinite { .. })
+    ));
+    assert!(matches!(
+        Dsa::default().pairwise(&[y.clone(), x]),
+        Err(DsaError::NonFinite { .. })
+    ));
+    let zero = Mat::<f64>::zeros(100, 2);
+    assert!(matches!(
+        dsa::distance(&zero, &y),
+        Err(DsaError::Degenerate { .. })
+    ));
+}
+
+/// The reference's pairwise benchmark: 20 systems (10 noisy stable linear, 10 leaky tanh RNNs),
+/// T = 1000, N = 10, n_delays 10, rank 30, angular score. The reference (float32, Cayley + Adam,
+/// 1000 iterations) only approaches the optimum over O(n), so no entry of ours may exceed its
+/// entry by more than 1e-3; entries clearly below it are where the reference's optimizer stopped
+/// short.
+#[test]
+#[ignore = "pending solver tuning"]
+fn pairwise_anchor_against_the_reference() {
+    let (shape, data) = read_npy("pairwise_anchor", "data.npy");
+    let (m, t, n) = (shape[0], shape[1], shape[2]);
+    let systems: Vec<Dataset> = (0..m)
+        .map(|k| Dataset::from_row_major(&data[k * t * n..(k + 1) * t * n], [1, t, n]).unwrap())
+        .collect();
+    let reference = json_mat(&read_json("pairwise_anchor", "result.json")["matrix"]);
+    let case = read_json("pairwise_anchor", "case.json");
+    assert_eq!(case["dmd"]["n_delays"], 10);
+    assert_eq!(case["dmd"]["rank"], 30);
+    let dsa = Dsa::builder()
+        .n_delays(10)
+        .rank(30)
+        .score(Score::Angular)
+        .build()
+        .unwrap();
+    let start = Instant::now();
+    let ours = dsa.pairwise(&systems).unwrap();
+    let elapsed = start.elapsed();
+    let (mut above, mut below, mut worst, mut best) = (Vec::new(), 0, f64::NEG_INFINITY, 0.0f64);
+    for i in 0..m {
+        assert_eq!(ours[(i, i)], 0.0);
+        for j in i + 1..m {
+            let diff = ours[(i, j)] - reference[(i, j)];
+            worst = worst.max(diff);
+            best = best.min(diff);
+            if diff > 1e-3 {
+                above.push((i, j, ours[(i, j)], reference[(i, j)]));
+            }
+            if diff < -1e-3 {
+                below += 1;
+            }
+        }
+    }
+    println!(
+        "pairwise anchor: {} pairs in {elapsed:.2?}; {below} entries clearly below the reference (< -1e-3), \
+         {} above (> +1e-3); max(ours - ref) = {worst:.3e}, min(ours - ref) = {best:.3e}",
+        m * (m - 1) / 2,
+        above.len()
+    );
+    for (i, j, o, r) in &above {
+        println!("  above: ({i}, {j}) ours {o:.6} reference {r:.6}");
+    }
+    assert!(
+        above.is_empty(),
+        "{} entries exceed the reference by more than 1e-3",
+        above.len()
+    );
+}
