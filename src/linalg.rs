@@ -78,6 +78,65 @@ pub(crate) fn thin_svd(a: MatRef<'_, f64>) -> Result<ThinSvd> {
     Ok(ThinSvd { u, s, v })
 }
 
+/// Singular values (descending) and the thin right factor `V` (`n x min(m, n)`) of
+/// `a = U diag(s) V^T`, without forming `U`.
+///
+/// For a tall `a` faer reduces it by a Householder QR and decomposes the `n x n` triangular
+/// factor; skipping `U` skips applying the `m x n` Householder sequence to it, which is most of
+/// the cost of a thin SVD when `m >> n`.
+pub(crate) fn svd_values_right(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>)> {
+    use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
+    let (m, n) = a.shape();
+    let k = m.min(n);
+    let mut s = Diag::<f64>::zeros(k);
+    let mut v = Mat::<f64>::zeros(n, k);
+    let mut mem = MemBuffer::new(svd_scratch::<f64>(
+        m,
+        n,
+        ComputeSvdVectors::No,
+        ComputeSvdVectors::Thin,
+        SEQ,
+        default(),
+    ));
+    svd(
+        a,
+        s.as_mut(),
+        None,
+        Some(v.as_mut()),
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
+    Ok((s.column_vector().iter().copied().collect(), v))
+}
+
+/// Loss of orthonormality of the columns of `v`: `max_ij |(V^T V - I)_ij|` (one triangle of
+/// the Gram matrix is formed).
+pub(crate) fn orthonormality_defect(v: MatRef<'_, f64>) -> f64 {
+    use faer::linalg::matmul::triangular::{matmul as tri_matmul, BlockStructure};
+    let k = v.ncols();
+    let mut g = Mat::<f64>::zeros(k, k);
+    tri_matmul(
+        g.as_mut(),
+        BlockStructure::TriangularLower,
+        Accum::Replace,
+        v.transpose(),
+        BlockStructure::Rectangular,
+        v,
+        BlockStructure::Rectangular,
+        1.0,
+        SEQ,
+    );
+    let mut worst = 0.0f64;
+    for j in 0..k {
+        worst = worst.max((g[(j, j)] - 1.0).abs());
+        for i in j + 1..k {
+            worst = worst.max(g[(i, j)].abs());
+        }
+    }
+    worst
+}
+
 /// Singular values only, descending.
 pub(crate) fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
     use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
@@ -224,7 +283,8 @@ pub(crate) fn cholesky_in_place(mut a: MatMut<'_, f64>) -> bool {
         for k in 0..j {
             d -= a[(j, k)] * a[(j, k)];
         }
-        if !(d > 0.0) || !d.is_finite() {
+        // NaN is not finite
+        if !d.is_finite() || d <= 0.0 {
             return false;
         }
         let d = d.sqrt();
@@ -265,18 +325,6 @@ pub(crate) fn cholesky_solve_in_place(l: MatRef<'_, f64>, mut b: MatMut<'_, f64>
 pub(crate) fn polar(a: MatRef<'_, f64>) -> Result<Mat<f64>> {
     let svd = thin_svd(a)?;
     Ok(mul(svd.u.as_ref(), svd.v.transpose()))
-}
-
-/// `||a - b||_F`.
-pub(crate) fn dist(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> f64 {
-    let mut s = 0.0;
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            let d = a[(i, j)] - b[(i, j)];
-            s += d * d;
-        }
-    }
-    s.sqrt()
 }
 
 /// Sort complex numbers by (re, im) so that spectra can be compared as lists.

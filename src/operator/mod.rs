@@ -23,7 +23,6 @@ pub use params::{DmdParams, DmdValidParams, Regression};
 pub use rank::RankRule;
 
 pub(crate) use dmd::{decompose, fit_decomposed};
-pub(crate) use rank::gavish_donoho_omega;
 
 use crate::data::Dataset;
 use crate::error::Result;

@@ -87,13 +87,16 @@ impl DmdModel {
         &self.s
     }
 
-    /// Left factor `U` of `H^T = U S V^T`: `(N*d) x p`.
+    /// Left factor `U` of `H^T = U S V^T`: `(N*d) x p`, all `p` columns.
     #[must_use]
     pub fn u(&self) -> MatRef<'_, f64> {
         self.u.as_ref()
     }
 
-    /// Right factor `V` of `H^T = U S V^T`: `R x p`; row `t` is the reduced coordinate `v_t`.
+    /// The columns of the right factor `V` of `H^T = U S V^T` that the operator acts on:
+    /// `R x k` with `k` = [`rank`](Self::rank) for principal-component regression and the
+    /// numerical rank for reduced-rank regression (the remaining columns of the full `R x p`
+    /// factor are never formed). Row `t` is the reduced coordinate `v_t`; `H U_k = V S_k`.
     #[must_use]
     pub fn v(&self) -> MatRef<'_, f64> {
         self.v.as_ref()
@@ -153,11 +156,11 @@ impl DmdModel {
     pub fn full_operator(&self) -> Mat<f64> {
         let k = self.n_coords();
         let ur = self.u.as_ref().subcols(0, k);
-        // left = U_r S_r A,  right = S_r^-1 U_r^T
-        let us = Mat::from_fn(ur.nrows(), k, |i, j| ur[(i, j)] * self.s[j]);
-        let left = crate::linalg::mul(us.as_ref(), self.a.as_ref());
-        let right = Mat::from_fn(k, ur.nrows(), |i, j| ur[(j, i)] / self.s[i]);
-        crate::linalg::mul(left.as_ref(), right.as_ref())
+        // U_r (S_r A S_r^-1) U_r^T, the middle factor entry by entry as a_ij (s_i / s_j): no
+        // intermediate is larger than the result, even for singular values near f64::MAX
+        let m = Mat::from_fn(k, k, |i, j| self.a[(i, j)] * (self.s[i] / self.s[j]));
+        let left = crate::linalg::mul(ur, m.as_ref());
+        crate::linalg::mul(left.as_ref(), ur.transpose())
     }
 
     /// Whether this model used reduced-rank regression.
