@@ -1,5 +1,7 @@
 #![doc = include_str!("../docs/crate.md")]
 #![warn(missing_docs)]
+// `!(x > 0.0)` is how parameter checks reject NaN along with out-of-range values.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 pub mod data;
 pub mod embedding;
