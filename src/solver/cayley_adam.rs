@@ -25,7 +25,7 @@ use crate::linalg::{mm, mm_add};
 /// ```
 /// use dsa::{CayleyAdam, OrthogonalSolver};
 /// # fn main() -> dsa::Result<()> {
-/// let a = faer::mat![[0.5, 1.0], [-1.0, 0.3]];
+/// let a: faer::Mat<f64> = faer::mat![[0.5, 1.0], [-1.0, 0.3]];
 /// let a = &a * (1.0 / a.norm_l2());
 /// let out = CayleyAdam::default().iters(300).solve(a.as_ref(), a.as_ref())?;
 /// assert!(out.loss < 1e-6);

@@ -14,7 +14,7 @@ use crate::error::Result;
 /// ```
 /// use dsa::{OrthogonalSolver, SymmetricClosedForm};
 /// # fn main() -> dsa::Result<()> {
-/// let a = faer::mat![[2.0, 1.0], [1.0, 0.0]];
+/// let a: faer::Mat<f64> = faer::mat![[2.0, 1.0], [1.0, 0.0]];
 /// let a = &a * (1.0 / a.norm_l2());
 /// let q = faer::mat![[0.6, -0.8], [0.8, 0.6]];
 /// let b = &q * &a * q.transpose();

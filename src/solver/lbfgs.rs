@@ -49,7 +49,7 @@ use crate::linalg::mm;
 /// use dsa::{OrthogonalSolver, RiemannianLbfgs};
 /// # fn main() -> dsa::Result<()> {
 /// let solver = RiemannianLbfgs::default().n_random(2).seed(7);
-/// let a = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
+/// let a: faer::Mat<f64> = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
 /// let a = &a * (1.0 / a.norm_l2());
 /// let out = solver.solve(a.as_ref(), a.as_ref())?;
 /// assert!(out.loss < 1e-24 && out.report.converged);

@@ -39,7 +39,7 @@ use crate::error::Result;
 /// ```
 /// use dsa::{OrthogonalSolver, RiemannianLbfgs};
 /// # fn main() -> dsa::Result<()> {
-/// let a = faer::mat![[0.0, 1.0], [-1.0, 0.5]];
+/// let a: faer::Mat<f64> = faer::mat![[0.0, 1.0], [-1.0, 0.5]];
 /// let a = &a * (1.0 / a.norm_l2());
 /// let p = faer::mat![[0.0, 1.0], [1.0, 0.0]];
 /// let b = &p * &a * p.transpose(); // a conjugate of `a` by a reflection
