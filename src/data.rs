@@ -195,6 +195,15 @@ pub trait ToDataset {
     /// # Errors
     /// The errors of [`Dataset::from_trials`].
     fn to_dataset(&self) -> Result<Dataset>;
+
+    /// Append the trials, not yet validated, so that a list of inputs is validated once, as a
+    /// whole, and errors name the trial's index in the whole list. The default validates
+    /// `self` first.
+    #[doc(hidden)]
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        out.extend(self.to_dataset()?.trials);
+        Ok(())
+    }
 }
 
 impl ToDataset for Dataset {
@@ -207,11 +216,19 @@ impl ToDataset for Mat<f64> {
     fn to_dataset(&self) -> Result<Dataset> {
         Dataset::from_trajectory(self.as_ref())
     }
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        out.push(self.clone());
+        Ok(())
+    }
 }
 
 impl ToDataset for MatRef<'_, f64> {
     fn to_dataset(&self) -> Result<Dataset> {
         Dataset::from_trajectory(*self)
+    }
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        out.push(self.to_owned());
+        Ok(())
     }
 }
 
@@ -219,15 +236,23 @@ impl ToDataset for nalgebra::DMatrix<f64> {
     fn to_dataset(&self) -> Result<Dataset> {
         Dataset::from_trials(vec![crate::linalg::from_nalgebra(self)])
     }
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        out.push(crate::linalg::from_nalgebra(self));
+        Ok(())
+    }
 }
 
 impl<T: ToDataset> ToDataset for [T] {
     fn to_dataset(&self) -> Result<Dataset> {
         let mut trials = Vec::with_capacity(self.len());
-        for x in self {
-            trials.extend(x.to_dataset()?.trials);
-        }
+        self.append_trials(&mut trials)?;
         Dataset::from_trials(trials)
+    }
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        for x in self {
+            x.append_trials(out)?;
+        }
+        Ok(())
     }
 }
 
@@ -235,10 +260,16 @@ impl<T: ToDataset> ToDataset for Vec<T> {
     fn to_dataset(&self) -> Result<Dataset> {
         self.as_slice().to_dataset()
     }
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        self.as_slice().append_trials(out)
+    }
 }
 
 impl<T: ToDataset + ?Sized> ToDataset for &T {
     fn to_dataset(&self) -> Result<Dataset> {
         (**self).to_dataset()
+    }
+    fn append_trials(&self, out: &mut Vec<Mat<f64>>) -> Result<()> {
+        (**self).append_trials(out)
     }
 }

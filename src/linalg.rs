@@ -74,8 +74,26 @@ pub(crate) fn thin_svd(a: MatRef<'_, f64>) -> Result<ThinSvd> {
         MemStack::new(&mut mem),
         default(),
     )?;
-    let s = s.column_vector().iter().copied().collect();
+    let mut s: Vec<f64> = s.column_vector().iter().copied().collect();
+    sort_descending(&mut s, &mut [&mut u, &mut v]);
     Ok(ThinSvd { u, s, v })
+}
+
+/// Sort singular values descending, permuting the columns of the factors alike. faer returns
+/// them sorted except, at times, values at rounding level after exact zeros (e.g. for a
+/// constant matrix); the numerical-rank cut and the rank rules rely on the order.
+fn sort_descending(s: &mut [f64], factors: &mut [&mut Mat<f64>]) {
+    if s.windows(2).all(|w| w[0] >= w[1]) {
+        return;
+    }
+    let mut order: Vec<usize> = (0..s.len()).collect();
+    order.sort_by(|&i, &j| s[j].total_cmp(&s[i]));
+    let sorted: Vec<f64> = order.iter().map(|&i| s[i]).collect();
+    s.copy_from_slice(&sorted);
+    for f in factors.iter_mut() {
+        let g = Mat::from_fn(f.nrows(), order.len(), |r, c| f[(r, order[c])]);
+        f.as_mut().subcols_mut(0, order.len()).copy_from(g.as_ref());
+    }
 }
 
 /// Singular values (descending) and the thin right factor `V` (`n x min(m, n)`) of
@@ -107,7 +125,9 @@ pub(crate) fn svd_values_right(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>
         MemStack::new(&mut mem),
         default(),
     )?;
-    Ok((s.column_vector().iter().copied().collect(), v))
+    let mut s: Vec<f64> = s.column_vector().iter().copied().collect();
+    sort_descending(&mut s, &mut [&mut v]);
+    Ok((s, v))
 }
 
 /// Loss of orthonormality of the columns of `v`: `max_ij |(V^T V - I)_ij|` (one triangle of
@@ -151,8 +171,12 @@ pub(crate) fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
         SEQ,
         default(),
     ));
+    let (prepared, scale) = prepare(a);
+    let a = prepared.as_ref().map_or(a, Mat::as_ref);
     svd(a, s.as_mut(), None, None, SEQ, MemStack::new(&mut mem), default())?;
-    Ok(s.column_vector().iter().copied().collect())
+    let mut s: Vec<f64> = s.column_vector().iter().map(|x| x / scale).collect();
+    sort_descending(&mut s, &mut []);
+    Ok(s)
 }
 
 /// Symmetric eigendecomposition of `(a + a^T)/2`: eigenvalues ascending, orthonormal eigenvectors.
@@ -160,6 +184,8 @@ pub(crate) fn sym_eigen(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>)> {
     use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
     let n = a.nrows();
     let sym = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] + a[(j, i)]));
+    let (prepared, scale) = prepare(sym.as_ref());
+    let sym = prepared.unwrap_or(sym);
     let mut s = Diag::<f64>::zeros(n);
     let mut u = Mat::<f64>::zeros(n, n);
     let mut mem = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
@@ -176,7 +202,7 @@ pub(crate) fn sym_eigen(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>)> {
         MemStack::new(&mut mem),
         default(),
     )?;
-    Ok((s.column_vector().iter().copied().collect(), u))
+    Ok((s.column_vector().iter().map(|x| x / scale).collect(), u))
 }
 
 /// Eigenvalues of a symmetric matrix `(a + a^T)/2`, ascending.
@@ -184,6 +210,8 @@ pub(crate) fn sym_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
     use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
     let n = a.nrows();
     let sym = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] + a[(j, i)]));
+    let (prepared, scale) = prepare(sym.as_ref());
+    let sym = prepared.unwrap_or(sym);
     let mut s = Diag::<f64>::zeros(n);
     let mut mem = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
         n,
@@ -192,7 +220,7 @@ pub(crate) fn sym_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
         default(),
     ));
     self_adjoint_evd(sym.as_ref(), s.as_mut(), None, SEQ, MemStack::new(&mut mem), default())?;
-    Ok(s.column_vector().iter().copied().collect())
+    Ok(s.column_vector().iter().map(|x| x / scale).collect())
 }
 
 /// Complex eigenvalues of a real square matrix (unspecified order; conjugate pairs adjacent).
@@ -217,6 +245,9 @@ fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat
             what: format!("an operator must be square, got {} x {}", a.nrows(), a.ncols()),
         });
     }
+    // eigenvalues are scaled back, eigenvectors do not change (see `prepare`)
+    let (prepared, scale) = prepare(a);
+    let a = prepared.as_ref().map_or(a, Mat::as_ref);
     let mut s_re = Diag::<f64>::zeros(n);
     let mut s_im = Diag::<f64>::zeros(n);
     let mut ur = Mat::<f64>::zeros(if vectors { n } else { 0 }, if vectors { n } else { 0 });
@@ -238,8 +269,8 @@ fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat
         MemStack::new(&mut mem),
         default(),
     )?;
-    let re: Vec<f64> = s_re.column_vector().iter().copied().collect();
-    let im: Vec<f64> = s_im.column_vector().iter().copied().collect();
+    let re: Vec<f64> = s_re.column_vector().iter().map(|x| x / scale).collect();
+    let im: Vec<f64> = s_im.column_vector().iter().map(|x| x / scale).collect();
     if re.iter().chain(im.iter()).any(|x| !x.is_finite()) {
         return Err(DsaError::NoConvergence { routine: "eigendecomposition" });
     }
@@ -272,6 +303,53 @@ fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat
         }
     }
     Ok((vals, Some(u)))
+}
+
+/// The matrix a decomposition should run on, and the factor it was scaled by (`None`: `a`
+/// itself, factor 1).
+///
+/// faer's decompositions do not converge on some matrices whose entries are far from 1, or
+/// whose entries span the whole exponent range (all-subnormal matrices; a symmetric matrix with
+/// entries 0.5 and 1e-300), and overflow near `f64::MAX`. So: a matrix whose largest entry is
+/// outside `[1e-100, 1e100]` is scaled by a power of two (exact), and entries below `2^-500`
+/// (~3e-151) of the largest are set to zero. That perturbs the matrix by far less than one
+/// rounding error of its largest entry, the accuracy every decomposition here has anyway.
+/// Values (eigenvalues, singular values) of the result are divided by the factor.
+pub(crate) fn prepare(a: MatRef<'_, f64>) -> (Option<Mat<f64>>, f64) {
+    let m = a.norm_max();
+    if !m.is_finite() {
+        return (None, 1.0);
+    }
+    let scale = pow2_scale(m);
+    // 2^-500 of the largest entry, after scaling
+    let tiny = m * scale * f64::from_bits((1023u64 - 500) << 52);
+    let negligible = |x: f64| x != 0.0 && (x * scale).abs() < tiny;
+    let any_tiny = (0..a.ncols()).any(|j| (0..a.nrows()).any(|i| negligible(a[(i, j)])));
+    if scale == 1.0 && !any_tiny {
+        return (None, 1.0);
+    }
+    let out = Mat::from_fn(a.nrows(), a.ncols(), |i, j| {
+        let x = a[(i, j)];
+        if negligible(x) {
+            0.0
+        } else {
+            x * scale
+        }
+    });
+    (Some(out), scale)
+}
+
+/// `1` for a max-abs entry `m` in `[1e-100, 1e100]` (or zero, or not finite); otherwise the
+/// power of two `2^k` (`|k| <= 1022`) that brings `m` near `[1, 2)`. Multiplying by it is
+/// exact unless the product underflows.
+pub(crate) fn pow2_scale(m: f64) -> f64 {
+    if !m.is_finite() || m <= 0.0 || (1e-100..=1e100).contains(&m) {
+        return 1.0;
+    }
+    // m = f * 2^e with f in [1, 2); scale = 2^-e, kept a normal number (for subnormal m the
+    // scaled maximum stays below 1, still far from underflow)
+    let k = (-(m.log2().floor() as i64)).clamp(-1022, 1022);
+    f64::from_bits(((k + 1023) as u64) << 52)
 }
 
 /// Cholesky factorization in place of a symmetric positive definite `n x n` matrix (lower

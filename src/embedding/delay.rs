@@ -24,7 +24,7 @@ use crate::error::{DsaError, Result};
 pub struct DelayEmbedding {
     n_delays: usize,
     delay_interval: usize,
-    min_rows: usize,
+    steps_ahead: usize,
 }
 
 impl DelayEmbedding {
@@ -39,13 +39,13 @@ impl DelayEmbedding {
         if delay_interval == 0 {
             return Err(DsaError::param("delay_interval", "must be at least 1"));
         }
-        Ok(Self { n_delays, delay_interval, min_rows: 1 })
+        Ok(Self { n_delays, delay_interval, steps_ahead: 0 })
     }
 
     /// Require at least `1 + steps_ahead` rows per trial (what the fit needs). Default: 1 row.
     #[must_use]
     pub fn with_steps_ahead(mut self, steps_ahead: usize) -> Self {
-        self.min_rows = 1 + steps_ahead;
+        self.steps_ahead = steps_ahead;
         self
     }
 
@@ -61,9 +61,9 @@ impl DelayEmbedding {
         self.delay_interval
     }
 
-    /// Time points a trial needs: `(d-1) tau + min_rows`.
+    /// Time points a trial needs: `(d-1) tau + steps_ahead + 1` (`None` on overflow).
     fn needed(&self) -> Option<usize> {
-        (self.n_delays - 1).checked_mul(self.delay_interval)?.checked_add(self.min_rows)
+        (self.n_delays - 1).checked_mul(self.delay_interval)?.checked_add(self.steps_ahead)?.checked_add(1)
     }
 }
 
@@ -83,7 +83,7 @@ impl Embedding for DelayEmbedding {
                         len: t,
                         n_delays: d,
                         delay_interval: tau,
-                        steps_ahead: self.min_rows - 1,
+                        steps_ahead: self.steps_ahead,
                         needed: needed.unwrap_or(usize::MAX),
                     })
                 }

@@ -43,12 +43,15 @@ impl RankRule {
             RankRule::Fixed(r) => r,
             RankRule::Threshold(t) => s.iter().filter(|&&x| x > t).count(),
             RankRule::ExplainedVariance(q) => {
-                let total: f64 = s.iter().map(|x| x * x).sum();
+                // values near the limits of f64 are scaled by a power of two (exact; 1 for
+                // ordinary values) so that their squares neither overflow nor underflow
+                let k = crate::linalg::pow2_scale(s.iter().fold(0.0f64, |m, x| m.max(x.abs())));
+                let total: f64 = s.iter().map(|x| (x * k) * (x * k)).sum();
                 if total > 0.0 {
                     let mut c = 0.0;
                     let mut below = 0;
                     for x in s {
-                        c += x * x;
+                        c += (x * k) * (x * k);
                         if c / total < q {
                             below += 1;
                         }

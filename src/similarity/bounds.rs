@@ -31,6 +31,8 @@ impl LowerBound {
     ///
     /// # Errors
     /// [`crate::DsaError::ShapeMismatch`] for non-square or different sizes;
+    /// [`crate::DsaError::NonFinite`] for NaN or infinite entries;
+    /// [`crate::DsaError::Degenerate`] if a bound exceeds `f64::MAX`;
     /// [`crate::DsaError::NoConvergence`] if a decomposition fails.
     pub fn new(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Self> {
         if a.nrows() != a.ncols() || b.nrows() != b.ncols() || a.nrows() != b.nrows() {
@@ -44,7 +46,29 @@ impl LowerBound {
                 ),
             });
         }
-        lower_bound(a, b)
+        super::check_operator_entries(a, "A")?;
+        super::check_operator_entries(b, "B")?;
+        // The bounds are homogeneous of degree 1: compute them on both operators scaled by one
+        // factor (a power of two, exact) to max-abs ~1, so that entries near the overflow limit
+        // do not overflow the sums of squares.
+        let m = a.norm_max().max(b.norm_max());
+        if m == 0.0 {
+            return Ok(Self { mirsky: 0.0, sym_skew: 0.0 });
+        }
+        let scale = crate::linalg::pow2_scale(m);
+        let n = a.nrows();
+        let as_ = Mat::from_fn(n, n, |i, j| a[(i, j)] * scale);
+        let bs = Mat::from_fn(n, n, |i, j| b[(i, j)] * scale);
+        let lb = lower_bound(as_.as_ref(), bs.as_ref())?;
+        let out = Self { mirsky: lb.mirsky / scale, sym_skew: lb.sym_skew / scale };
+        if !(out.mirsky.is_finite() && out.sym_skew.is_finite()) {
+            return Err(crate::DsaError::Degenerate {
+                what: format!(
+                    "the lower bounds exceed f64::MAX (operators with entries up to {m:e}); normalize the operators first (divide each by its Frobenius norm)"
+                ),
+            });
+        }
+        Ok(out)
     }
 
     /// The larger of the two.

@@ -171,8 +171,15 @@ pub(crate) fn check_operator(a: MatRef<'_, f64>, name: &str) -> Result<()> {
         });
     }
     if a.nrows() == 0 {
-        return Err(DsaError::EmptyData { what: format!("operator {name} is 0 x 0") });
+        return Err(DsaError::ShapeMismatch {
+            what: format!("operator {name} is 0 x 0; an operator must be at least 1 x 1 (fit with rank >= 1)"),
+        });
     }
+    check_operator_entries(a, name)
+}
+
+/// Validate an operator's entries: finite.
+pub(crate) fn check_operator_entries(a: MatRef<'_, f64>, name: &str) -> Result<()> {
     for j in 0..a.ncols() {
         for i in 0..a.nrows() {
             let v = a[(i, j)];
@@ -224,7 +231,8 @@ impl Similarity for Procrustes {
         }
         let out = self.solver.solve(ah.as_ref(), bh.as_ref())?;
         let lower_bound = bounds::lower_bound(ah.as_ref(), bh.as_ref())?;
-        let euclidean = out.loss.max(0.0).sqrt();
+        // ||Ah - C Bh C^T|| <= ||Ah|| + ||Bh|| = 2: a loss of 4 + rounding (B = -A) reports 2
+        let euclidean = out.loss.max(0.0).sqrt().min(2.0);
         let angular = 2.0 * (euclidean / 2.0).min(1.0).asin();
         Ok(Comparison {
             angular,

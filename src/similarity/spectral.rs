@@ -3,7 +3,7 @@
 use faer::prelude::*;
 
 use super::{check_operator, Similarity};
-use crate::error::Result;
+use crate::error::{DsaError, Result};
 use crate::linalg::{self, c64};
 
 /// Compare spectra: eigenvalues of `A` and `B` as points in the plane, the smaller set padded
@@ -15,7 +15,10 @@ use crate::linalg::{self, c64};
 /// ```
 ///
 /// `W2^2` is the reference's Wasserstein score. Operators are not normalized (as in the
-/// reference), need no alignment, and may have different sizes.
+/// reference), need no alignment, and may have different sizes. Eigenvalues far from modulus 1
+/// are rescaled (exactly, by a power of two) before squaring, so that `w2` is accurate for any
+/// finite operators; if `w2_squared` itself overflows (eigenvalues beyond ~1e154) the
+/// comparison is a [`DsaError::Degenerate`] error.
 ///
 /// # Example
 /// ```
@@ -53,7 +56,16 @@ impl Similarity for SpectralDistance {
         check_operator(b, "B")?;
         let la = linalg::eigenvalues(a)?;
         let lb = linalg::eigenvalues(b)?;
-        Ok(wasserstein(la, lb))
+        let out = wasserstein(la, lb);
+        if !out.w2_squared.is_finite() {
+            return Err(DsaError::Degenerate {
+                what: format!(
+                    "the squared Wasserstein distance between the spectra overflows f64 (W2 = {:e}); the score is not scale invariant: divide both operators by the same factor, or use a Procrustes score",
+                    out.w2
+                ),
+            });
+        }
+        Ok(out)
     }
 }
 
@@ -64,9 +76,14 @@ pub(crate) fn wasserstein(mut la: Vec<c64>, mut lb: Vec<c64>) -> SpectralCompari
     if n == 0 {
         return SpectralComparison { w2_squared: 0.0, w2: 0.0, eigenvalues_a: la, eigenvalues_b: lb, matching: vec![] };
     }
-    let cost: Vec<f64> = (0..n * n).map(|k| (la[k / n] - lb[k % n]).norm_sqr()).collect();
+    // eigenvalues far from modulus 1 are scaled by a power of two (exact; 1 for ordinary
+    // values) so that the squared costs neither overflow nor underflow; the matching is the
+    // same, the distance is scaled back
+    let k = linalg::pow2_scale(la.iter().chain(&lb).map(|l| l.norm()).fold(0.0f64, f64::max));
+    let cost: Vec<f64> = (0..n * n).map(|i| ((la[i / n] - lb[i % n]) * k).norm_sqr()).collect();
     let matching = crate::assignment::min_cost_assignment(&cost, n);
     let total: f64 = (0..n).map(|i| cost[i * n + matching[i]]).sum();
-    let w2_squared = total / n as f64;
-    SpectralComparison { w2_squared, w2: w2_squared.sqrt(), eigenvalues_a: la, eigenvalues_b: lb, matching }
+    let mean = total / n as f64;
+    let (w2_squared, w2) = (mean / k / k, mean.sqrt() / k);
+    SpectralComparison { w2_squared, w2, eigenvalues_a: la, eigenvalues_b: lb, matching }
 }
