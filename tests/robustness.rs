@@ -2687,7 +2687,6 @@ fn solvers_accept_empty_operators() {
 /// TODO(solver): `RiemannianLbfgs::solve` on 0 x 0 operators panics (index out of bounds in
 /// the new signed-diagonal starts, src/solver/starts.rs).
 #[test]
-#[ignore = "known solver panic, reported: RiemannianLbfgs on 0 x 0 operators"]
 fn lbfgs_accepts_empty_operators() {
     let z = Mat::<f64>::zeros(0, 0);
     let out = RiemannianLbfgs::default()
@@ -2696,13 +2695,10 @@ fn lbfgs_accepts_empty_operators() {
     assert_eq!(out.c.nrows(), 0);
 }
 
-/// TODO(solver): `OrthogonalSolver::solve` is public but does not validate its input: operators
-/// of different sizes panic in all three solvers, non-square ones in `CayleyAdam` and
-/// `SymmetricClosedForm`, NaN gives `CayleyAdam` an `Ok` with a NaN loss, and unnormalized
-/// 1e300 operators give `SymmetricClosedForm` an infinite loss. `Procrustes` validates and
-/// normalizes first, so only direct calls are affected.
+/// `OrthogonalSolver::solve` is public, so every solver validates its input: operators of
+/// different sizes, non-square or non-finite ones are errors, and a loss that overflows
+/// (unnormalized 1e300 operators) is an error rather than an infinite `Ok`.
 #[test]
-#[ignore = "known solver issue, reported: solve() does not validate its input"]
 fn solvers_validate_their_input() {
     let a3 = normalized(&randn(&mut SplitMix(1), 3, 3));
     let a2 = normalized(&randn(&mut SplitMix(2), 2, 2));

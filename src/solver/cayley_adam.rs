@@ -174,6 +174,9 @@ impl OrthogonalSolver for CayleyAdam {
     }
 
     fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
+        if let Some(trivial) = super::validate(self.name(), a, b)? {
+            return Ok(trivial);
+        }
         self.check()?;
         let n = a.nrows();
         let swap = self.reflection_restart && n > 1;
@@ -215,6 +218,7 @@ impl OrthogonalSolver for CayleyAdam {
             None => (c1, l1, Start::Identity),
         };
         let gn = super::grad_norm_at(a, b, c.as_ref());
+        super::check_loss(loss)?;
         Ok(SolverOutput {
             c,
             loss,

@@ -31,9 +31,13 @@ impl OrthogonalSolver for SymmetricClosedForm {
     }
 
     fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
+        if let Some(trivial) = super::validate(self.name(), a, b)? {
+            return Ok(trivial);
+        }
         let c = super::starts::symmetric_alignment(a, b)?;
         let loss = super::objective::loss(a, b, c.as_ref());
         let gn = super::grad_norm_at(a, b, c.as_ref());
+        super::check_loss(loss)?;
         Ok(SolverOutput {
             c,
             loss,

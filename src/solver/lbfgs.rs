@@ -196,6 +196,15 @@ impl RiemannianLbfgs {
     /// # Errors
     /// As [`OrthogonalSolver::solve`].
     pub fn solve_from(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>, c0: MatRef<'_, f64>) -> Result<SolverOutput> {
+        self.check()?;
+        if let Some(trivial) = super::validate(self.name(), a, b)? {
+            return Ok(trivial);
+        }
+        if c0.nrows() != a.nrows() || c0.ncols() != a.ncols() || !c0.is_all_finite() {
+            return Err(DsaError::ShapeMismatch {
+                what: format!("the start must be a finite {} x {} orthogonal matrix", a.nrows(), a.nrows()),
+            });
+        }
         let n = a.nrows();
         let mut ws = Workspace::new(n, self.memory);
         let deadline = self.time_limit.map(|d| Instant::now() + d);
@@ -460,6 +469,9 @@ impl OrthogonalSolver for RiemannianLbfgs {
     }
 
     fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
+        if let Some(trivial) = super::validate(self.name(), a, b)? {
+            return Ok(trivial);
+        }
         self.check()?;
         let n = a.nrows();
         let deadline = self.time_limit.map(|d| Instant::now() + d);
@@ -609,6 +621,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
         let (run, start) = best.expect("at least one start runs");
         let loss = super::objective::loss(a, b, run.c.as_ref());
         let gn = super::grad_norm_at(a, b, run.c.as_ref());
+        super::check_loss(loss)?;
         Ok(SolverOutput {
             c: run.c,
             loss,

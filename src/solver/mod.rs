@@ -157,3 +157,56 @@ pub(crate) fn grad_norm_at(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatRef<'_,
     ev.gradient(&b, &mut g);
     g.norm_l2()
 }
+
+/// Checks every solver runs first: square operators of the same size with finite entries.
+/// Returns `Some(output)` for the trivial `0 x 0` problem.
+pub(crate) fn validate(name: &'static str, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Option<SolverOutput>> {
+    use crate::error::DsaError;
+    if a.nrows() != a.ncols() || b.nrows() != b.ncols() || a.nrows() != b.nrows() {
+        return Err(DsaError::ShapeMismatch {
+            what: format!(
+                "a solver needs two square operators of the same size, got {} x {} and {} x {}",
+                a.nrows(),
+                a.ncols(),
+                b.nrows(),
+                b.ncols()
+            ),
+        });
+    }
+    for (m, label) in [(a, "A"), (b, "B")] {
+        if !m.is_all_finite() {
+            return Err(DsaError::NonFinite {
+                input: format!("operator {label}"),
+                location: "some entry".into(),
+                value: f64::NAN,
+            });
+        }
+    }
+    if a.nrows() == 0 {
+        return Ok(Some(SolverOutput {
+            c: Mat::zeros(0, 0),
+            loss: 0.0,
+            report: SolverReport {
+                solver: name,
+                iterations: 0,
+                termination: Termination::ClosedForm,
+                converged: true,
+                grad_norm: 0.0,
+                best_start: Start::ClosedForm,
+                starts: Vec::new(),
+            },
+        }));
+    }
+    Ok(None)
+}
+
+/// A loss that overflowed means the operators were far from normalized.
+pub(crate) fn check_loss(loss: f64) -> Result<()> {
+    if loss.is_finite() {
+        Ok(())
+    } else {
+        Err(crate::error::DsaError::Degenerate {
+            what: "the loss overflowed: normalize the operators to unit Frobenius norm first (Procrustes does this)".into(),
+        })
+    }
+}
