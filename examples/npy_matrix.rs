@@ -65,15 +65,16 @@ fn parse() -> Result<Options, String> {
             "--rank" => o.rank = Some(number("--rank", args.next())?),
             "--threads" => o.threads = Some(number("--threads", args.next())?),
             "--score" => {
-                o.score =
-                    match args.next().as_deref() {
-                        Some("angular") => Score::Angular,
-                        Some("euclidean") => Score::Euclidean,
-                        Some("wasserstein") => Score::Wasserstein,
-                        other => return Err(format!(
+                o.score = match args.next().as_deref() {
+                    Some("angular") => Score::Angular,
+                    Some("euclidean") => Score::Euclidean,
+                    Some("wasserstein") => Score::Wasserstein,
+                    other => {
+                        return Err(format!(
                             "--score: expected angular, euclidean or wasserstein, got {other:?}"
-                        )),
+                        ))
                     }
+                }
             }
             "-h" | "--help" => return Err(String::new()),
             f if f.starts_with("--") => return Err(format!("unknown option {f}")),

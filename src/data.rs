@@ -52,7 +52,9 @@ impl Dataset {
     /// ```
     pub fn from_trials(trials: Vec<Mat<f64>>) -> Result<Self> {
         if trials.is_empty() {
-            return Err(DsaError::EmptyData { what: "no trials were given".into() });
+            return Err(DsaError::EmptyData {
+                what: "no trials were given".into(),
+            });
         }
         let n_channels = trials[0].ncols();
         for (k, t) in trials.iter().enumerate() {

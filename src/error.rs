@@ -21,7 +21,9 @@ use std::fmt;
 #[non_exhaustive]
 pub enum DsaError {
     /// The data holds nothing usable (no trials, no time points or no channels).
-    #[error("empty data: {what}; pass at least one trial with at least one time point and one channel")]
+    #[error(
+        "empty data: {what}; pass at least one trial with at least one time point and one channel"
+    )]
     EmptyData {
         /// What was empty.
         what: String,
@@ -109,18 +111,25 @@ pub type Result<T> = std::result::Result<T, DsaError>;
 
 impl From<faer::linalg::solvers::SvdError> for DsaError {
     fn from(_: faer::linalg::solvers::SvdError) -> Self {
-        DsaError::NoConvergence { routine: "singular value decomposition" }
+        DsaError::NoConvergence {
+            routine: "singular value decomposition",
+        }
     }
 }
 
 impl From<faer::linalg::solvers::EvdError> for DsaError {
     fn from(_: faer::linalg::solvers::EvdError) -> Self {
-        DsaError::NoConvergence { routine: "eigendecomposition" }
+        DsaError::NoConvergence {
+            routine: "eigendecomposition",
+        }
     }
 }
 
 impl DsaError {
     pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {
-        DsaError::InvalidParameter { name, reason: reason.to_string() }
+        DsaError::InvalidParameter {
+            name,
+            reason: reason.to_string(),
+        }
     }
 }

@@ -3,13 +3,13 @@
 // `!(x > 0.0)` is how parameter checks reject NaN along with out-of-range values.
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
+mod assignment;
+pub mod compare;
 pub mod data;
 pub mod embedding;
 pub mod error;
 #[cfg(feature = "npy")]
 pub mod io;
-mod assignment;
-pub mod compare;
 mod linalg;
 pub mod operator;
 pub mod select;
@@ -21,6 +21,14 @@ pub use data::{Dataset, ToDataset};
 pub use embedding::{DelayEmbedding, Embedded, Embedding};
 pub use error::{DsaError, Result};
 pub use linalg::c64;
-pub use operator::{Dmd, DmdModel, DmdParams, DmdValidParams, OperatorFit, RankInfo, RankRule, Regression};
-pub use similarity::{operator_distance, Comparison, LowerBound, Procrustes, Score, Similarity, SizeMismatch, SpectralComparison, SpectralDistance};
-pub use solver::{CayleyAdam, OrthogonalSolver, RiemannianLbfgs, SolverOutput, SolverReport, Start, StartOutcome, SymmetricClosedForm, Termination};
+pub use operator::{
+    Dmd, DmdModel, DmdParams, DmdValidParams, OperatorFit, RankInfo, RankRule, Regression,
+};
+pub use similarity::{
+    operator_distance, Comparison, LowerBound, Procrustes, Score, Similarity, SizeMismatch,
+    SpectralComparison, SpectralDistance,
+};
+pub use solver::{
+    CayleyAdam, OrthogonalSolver, RiemannianLbfgs, SolverOutput, SolverReport, Start, StartOutcome,
+    SymmetricClosedForm, Termination,
+};

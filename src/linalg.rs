@@ -173,7 +173,15 @@ pub(crate) fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
     ));
     let (prepared, scale) = prepare(a);
     let a = prepared.as_ref().map_or(a, Mat::as_ref);
-    svd(a, s.as_mut(), None, None, SEQ, MemStack::new(&mut mem), default())?;
+    svd(
+        a,
+        s.as_mut(),
+        None,
+        None,
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
     let mut s: Vec<f64> = s.column_vector().iter().map(|x| x / scale).collect();
     sort_descending(&mut s, &mut []);
     Ok(s)
@@ -219,7 +227,14 @@ pub(crate) fn sym_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
         SEQ,
         default(),
     ));
-    self_adjoint_evd(sym.as_ref(), s.as_mut(), None, SEQ, MemStack::new(&mut mem), default())?;
+    self_adjoint_evd(
+        sym.as_ref(),
+        s.as_mut(),
+        None,
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
     Ok(s.column_vector().iter().map(|x| x / scale).collect())
 }
 
@@ -242,7 +257,11 @@ fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat
     }
     if a.ncols() != n {
         return Err(DsaError::ShapeMismatch {
-            what: format!("an operator must be square, got {} x {}", a.nrows(), a.ncols()),
+            what: format!(
+                "an operator must be square, got {} x {}",
+                a.nrows(),
+                a.ncols()
+            ),
         });
     }
     // eigenvalues are scaled back, eigenvectors do not change (see `prepare`)
@@ -251,7 +270,11 @@ fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat
     let mut s_re = Diag::<f64>::zeros(n);
     let mut s_im = Diag::<f64>::zeros(n);
     let mut ur = Mat::<f64>::zeros(if vectors { n } else { 0 }, if vectors { n } else { 0 });
-    let compute = if vectors { ComputeEigenvectors::Yes } else { ComputeEigenvectors::No };
+    let compute = if vectors {
+        ComputeEigenvectors::Yes
+    } else {
+        ComputeEigenvectors::No
+    };
     let mut mem = MemBuffer::new(evd_scratch::<f64>(
         n,
         ComputeEigenvectors::No,
@@ -272,7 +295,9 @@ fn eigen_impl(a: MatRef<'_, f64>, vectors: bool) -> Result<(Vec<c64>, Option<Mat
     let re: Vec<f64> = s_re.column_vector().iter().map(|x| x / scale).collect();
     let im: Vec<f64> = s_im.column_vector().iter().map(|x| x / scale).collect();
     if re.iter().chain(im.iter()).any(|x| !x.is_finite()) {
-        return Err(DsaError::NoConvergence { routine: "eigendecomposition" });
+        return Err(DsaError::NoConvergence {
+            routine: "eigendecomposition",
+        });
     }
     let vals: Vec<c64> = re.iter().zip(&im).map(|(&r, &i)| c64::new(r, i)).collect();
     if !vectors {

@@ -690,7 +690,11 @@ fn anchor_stats() -> AnchorStats {
     for (i, j, o, r) in &above {
         println!("  above: ({i}, {j}) ours {o:.6} reference {r:.6}");
     }
-    AnchorStats { above, below, worst }
+    AnchorStats {
+        above,
+        below,
+        worst,
+    }
 }
 
 /// The reference's pairwise benchmark: 20 systems (10 noisy stable linear, 10 leaky tanh RNNs),
@@ -721,7 +725,19 @@ fn pairwise_anchor_against_the_reference() {
 #[test]
 fn pairwise_anchor_close_to_the_reference() {
     let stats = anchor_stats();
-    assert!(stats.above.len() <= 1, "{} entries above the reference + 1e-3", stats.above.len());
-    assert!(stats.worst <= 3e-3, "worst excess over the reference {:.3e}", stats.worst);
-    assert!(stats.below >= 80, "only {} entries clearly below the reference", stats.below);
+    assert!(
+        stats.above.len() <= 1,
+        "{} entries above the reference + 1e-3",
+        stats.above.len()
+    );
+    assert!(
+        stats.worst <= 3e-3,
+        "worst excess over the reference {:.3e}",
+        stats.worst
+    );
+    assert!(
+        stats.below >= 80,
+        "only {} entries clearly below the reference",
+        stats.below
+    );
 }

@@ -1031,8 +1031,13 @@ fn cayley_adam_reaches_acceptance_on_some_seed() {
         let adam = Procrustes::with_solver(CayleyAdam::default().iters(10_000))
             .compare(a.as_ref(), b.as_ref())
             .unwrap();
-        let exact = Procrustes::default().compare(a.as_ref(), b.as_ref()).unwrap();
-        println!("seed {seed}: Cayley+Adam {:.3e}, default {:.3e}", adam.angular, exact.angular);
+        let exact = Procrustes::default()
+            .compare(a.as_ref(), b.as_ref())
+            .unwrap();
+        println!(
+            "seed {seed}: Cayley+Adam {:.3e}, default {:.3e}",
+            adam.angular, exact.angular
+        );
         assert!(exact.angular < 1e-8);
         assert!(exact.angular <= adam.angular + 1e-12);
         best = best.min(adam.angular);

@@ -34,12 +34,19 @@ impl DelayEmbedding {
     /// [`DsaError::InvalidParameter`] if either is 0.
     pub fn new(n_delays: usize, delay_interval: usize) -> Result<Self> {
         if n_delays == 0 {
-            return Err(DsaError::param("n_delays", "must be at least 1 (1 means no delays: H is the data itself)"));
+            return Err(DsaError::param(
+                "n_delays",
+                "must be at least 1 (1 means no delays: H is the data itself)",
+            ));
         }
         if delay_interval == 0 {
             return Err(DsaError::param("delay_interval", "must be at least 1"));
         }
-        Ok(Self { n_delays, delay_interval, steps_ahead: 0 })
+        Ok(Self {
+            n_delays,
+            delay_interval,
+            steps_ahead: 0,
+        })
     }
 
     /// Require at least `1 + steps_ahead` rows per trial (what the fit needs). Default: 1 row.
@@ -63,7 +70,10 @@ impl DelayEmbedding {
 
     /// Time points a trial needs: `(d-1) tau + steps_ahead + 1` (`None` on overflow).
     fn needed(&self) -> Option<usize> {
-        (self.n_delays - 1).checked_mul(self.delay_interval)?.checked_add(self.steps_ahead)?.checked_add(1)
+        (self.n_delays - 1)
+            .checked_mul(self.delay_interval)?
+            .checked_add(self.steps_ahead)?
+            .checked_add(1)
     }
 }
 
@@ -108,6 +118,12 @@ impl Embedding for DelayEmbedding {
             }
             r0 += tk;
         }
-        Ok(Embedded { h, trial_rows, n_channels: n, n_delays: d, delay_interval: tau })
+        Ok(Embedded {
+            h,
+            trial_rows,
+            n_channels: n,
+            n_delays: d,
+            delay_interval: tau,
+        })
     }
 }

@@ -138,7 +138,11 @@ impl DmdParams {
     /// Shorthand for `regression(Regression::ReducedRank)` when `on`.
     #[must_use]
     pub fn reduced_rank(self, on: bool) -> Self {
-        self.regression(if on { Regression::ReducedRank } else { Regression::PrincipalComponents })
+        self.regression(if on {
+            Regression::ReducedRank
+        } else {
+            Regression::PrincipalComponents
+        })
     }
 
     /// Validate.
@@ -150,7 +154,10 @@ impl DmdParams {
     /// one rank rule.
     pub fn check(&self) -> Result<DmdValidParams> {
         if self.n_delays == 0 {
-            return Err(DsaError::param("n_delays", "must be at least 1 (1 means no delays)"));
+            return Err(DsaError::param(
+                "n_delays",
+                "must be at least 1 (1 means no delays)",
+            ));
         }
         if self.delay_interval == 0 {
             return Err(DsaError::param("delay_interval", "must be at least 1"));
@@ -159,7 +166,10 @@ impl DmdParams {
             return Err(DsaError::param("steps_ahead", "must be at least 1"));
         }
         if !(self.lambda >= 0.0 && self.lambda.is_finite()) {
-            return Err(DsaError::param("lambda", format!("must be finite and >= 0, got {}", self.lambda)));
+            return Err(DsaError::param(
+                "lambda",
+                format!("must be finite and >= 0, got {}", self.lambda),
+            ));
         }
         let n_rules = usize::from(self.rank.is_some())
             + usize::from(self.rank_thresh.is_some())
@@ -173,17 +183,26 @@ impl DmdParams {
         }
         let rank_rule = if let Some(r) = self.rank {
             if r == 0 {
-                return Err(DsaError::param("rank", "must be at least 1 (leave it unset for full rank)"));
+                return Err(DsaError::param(
+                    "rank",
+                    "must be at least 1 (leave it unset for full rank)",
+                ));
             }
             RankRule::Fixed(r)
         } else if let Some(t) = self.rank_thresh {
             if !(t >= 0.0 && t.is_finite()) {
-                return Err(DsaError::param("rank_thresh", format!("must be finite and >= 0, got {t}")));
+                return Err(DsaError::param(
+                    "rank_thresh",
+                    format!("must be finite and >= 0, got {t}"),
+                ));
             }
             RankRule::Threshold(t)
         } else if let Some(q) = self.explained_variance {
             if !(q > 0.0 && q <= 1.0) {
-                return Err(DsaError::param("explained_variance", format!("must be in (0, 1], got {q}")));
+                return Err(DsaError::param(
+                    "explained_variance",
+                    format!("must be in (0, 1], got {q}"),
+                ));
             }
             RankRule::ExplainedVariance(q)
         } else if self.optimal_hard_threshold {

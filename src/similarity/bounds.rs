@@ -53,14 +53,20 @@ impl LowerBound {
         // do not overflow the sums of squares.
         let m = a.norm_max().max(b.norm_max());
         if m == 0.0 {
-            return Ok(Self { mirsky: 0.0, sym_skew: 0.0 });
+            return Ok(Self {
+                mirsky: 0.0,
+                sym_skew: 0.0,
+            });
         }
         let scale = crate::linalg::pow2_scale(m);
         let n = a.nrows();
         let as_ = Mat::from_fn(n, n, |i, j| a[(i, j)] * scale);
         let bs = Mat::from_fn(n, n, |i, j| b[(i, j)] * scale);
         let lb = lower_bound(as_.as_ref(), bs.as_ref())?;
-        let out = Self { mirsky: lb.mirsky / scale, sym_skew: lb.sym_skew / scale };
+        let out = Self {
+            mirsky: lb.mirsky / scale,
+            sym_skew: lb.sym_skew / scale,
+        };
         if !(out.mirsky.is_finite() && out.sym_skew.is_finite()) {
             return Err(crate::DsaError::Degenerate {
                 what: format!(
@@ -79,7 +85,11 @@ impl LowerBound {
 }
 
 fn l2_diff(x: &[f64], y: &[f64]) -> f64 {
-    x.iter().zip(y).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt()
+    x.iter()
+        .zip(y)
+        .map(|(a, b)| (a - b) * (a - b))
+        .sum::<f64>()
+        .sqrt()
 }
 
 pub(crate) fn lower_bound(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<LowerBound> {
@@ -95,5 +105,8 @@ pub(crate) fn lower_bound(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Lowe
     let skb = linalg::singular_values(bk.as_ref())?;
     let sym = l2_diff(&la, &lb);
     let skew = l2_diff(&ska, &skb);
-    Ok(LowerBound { mirsky, sym_skew: (sym * sym + skew * skew).sqrt() })
+    Ok(LowerBound {
+        mirsky,
+        sym_skew: (sym * sym + skew * skew).sqrt(),
+    })
 }

@@ -88,7 +88,10 @@ pub struct Procrustes {
 
 impl Default for Procrustes {
     fn default() -> Self {
-        Self { solver: Arc::new(RiemannianLbfgs::default()), sizes: SizeMismatch::Error }
+        Self {
+            solver: Arc::new(RiemannianLbfgs::default()),
+            sizes: SizeMismatch::Error,
+        }
     }
 }
 
@@ -102,13 +105,19 @@ impl Procrustes {
     /// With a given solver.
     #[must_use]
     pub fn with_solver<S: OrthogonalSolver + 'static>(solver: S) -> Self {
-        Self { solver: Arc::new(solver), sizes: SizeMismatch::Error }
+        Self {
+            solver: Arc::new(solver),
+            sizes: SizeMismatch::Error,
+        }
     }
 
     /// With a shared solver.
     #[must_use]
     pub fn with_shared_solver(solver: Arc<dyn OrthogonalSolver>) -> Self {
-        Self { solver, sizes: SizeMismatch::Error }
+        Self {
+            solver,
+            sizes: SizeMismatch::Error,
+        }
     }
 
     /// Size policy: only [`SizeMismatch::Error`] and [`SizeMismatch::ZeroPad`] apply here
@@ -167,12 +176,18 @@ impl Comparison {
 pub(crate) fn check_operator(a: MatRef<'_, f64>, name: &str) -> Result<()> {
     if a.nrows() != a.ncols() {
         return Err(DsaError::ShapeMismatch {
-            what: format!("operator {name} must be square, got {} x {}", a.nrows(), a.ncols()),
+            what: format!(
+                "operator {name} must be square, got {} x {}",
+                a.nrows(),
+                a.ncols()
+            ),
         });
     }
     if a.nrows() == 0 {
         return Err(DsaError::ShapeMismatch {
-            what: format!("operator {name} is 0 x 0; an operator must be at least 1 x 1 (fit with rank >= 1)"),
+            what: format!(
+                "operator {name} is 0 x 0; an operator must be at least 1 x 1 (fit with rank >= 1)"
+            ),
         });
     }
     check_operator_entries(a, name)
@@ -184,7 +199,11 @@ pub(crate) fn check_operator_entries(a: MatRef<'_, f64>, name: &str) -> Result<(
         for i in 0..a.nrows() {
             let v = a[(i, j)];
             if !v.is_finite() {
-                return Err(DsaError::NonFinite { input: format!("operator {name}"), location: format!("entry ({i}, {j})"), value: v });
+                return Err(DsaError::NonFinite {
+                    input: format!("operator {name}"),
+                    location: format!("entry ({i}, {j})"),
+                    value: v,
+                });
             }
         }
     }
@@ -201,7 +220,9 @@ pub(crate) fn normalize(a: MatRef<'_, f64>, name: &str) -> Result<Mat<f64>> {
     }
     let scaled = Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] / m);
     let nrm = scaled.norm_l2();
-    Ok(Mat::from_fn(a.nrows(), a.ncols(), |i, j| scaled[(i, j)] / nrm))
+    Ok(Mat::from_fn(a.nrows(), a.ncols(), |i, j| {
+        scaled[(i, j)] / nrm
+    }))
 }
 
 fn pad(a: Mat<f64>, n: usize) -> Mat<f64> {
@@ -226,7 +247,12 @@ impl Similarity for Procrustes {
                     bh = pad(bh, n);
                     padded = true;
                 }
-                _ => return Err(DsaError::SizeMismatch { a: a.nrows(), b: b.nrows() }),
+                _ => {
+                    return Err(DsaError::SizeMismatch {
+                        a: a.nrows(),
+                        b: b.nrows(),
+                    })
+                }
             }
         }
         let out = self.solver.solve(ah.as_ref(), bh.as_ref())?;

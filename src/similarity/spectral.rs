@@ -74,16 +74,35 @@ pub(crate) fn wasserstein(mut la: Vec<c64>, mut lb: Vec<c64>) -> SpectralCompari
     la.resize(n, c64::new(0.0, 0.0));
     lb.resize(n, c64::new(0.0, 0.0));
     if n == 0 {
-        return SpectralComparison { w2_squared: 0.0, w2: 0.0, eigenvalues_a: la, eigenvalues_b: lb, matching: vec![] };
+        return SpectralComparison {
+            w2_squared: 0.0,
+            w2: 0.0,
+            eigenvalues_a: la,
+            eigenvalues_b: lb,
+            matching: vec![],
+        };
     }
     // eigenvalues far from modulus 1 are scaled by a power of two (exact; 1 for ordinary
     // values) so that the squared costs neither overflow nor underflow; the matching is the
     // same, the distance is scaled back
-    let k = linalg::pow2_scale(la.iter().chain(&lb).map(|l| l.norm()).fold(0.0f64, f64::max));
-    let cost: Vec<f64> = (0..n * n).map(|i| ((la[i / n] - lb[i % n]) * k).norm_sqr()).collect();
+    let k = linalg::pow2_scale(
+        la.iter()
+            .chain(&lb)
+            .map(|l| l.norm())
+            .fold(0.0f64, f64::max),
+    );
+    let cost: Vec<f64> = (0..n * n)
+        .map(|i| ((la[i / n] - lb[i % n]) * k).norm_sqr())
+        .collect();
     let matching = crate::assignment::min_cost_assignment(&cost, n);
     let total: f64 = (0..n).map(|i| cost[i * n + matching[i]]).sum();
     let mean = total / n as f64;
     let (w2_squared, w2) = (mean / k / k, mean.sqrt() / k);
-    SpectralComparison { w2_squared, w2, eigenvalues_a: la, eigenvalues_b: lb, matching }
+    SpectralComparison {
+        w2_squared,
+        w2,
+        eigenvalues_a: la,
+        eigenvalues_b: lb,
+        matching,
+    }
 }

@@ -43,7 +43,14 @@ pub struct CayleyAdam {
 
 impl Default for CayleyAdam {
     fn default() -> Self {
-        Self { iters: 1000, lr: 0.01, beta1: 0.9, beta2: 0.999, eps: 1e-8, reflection_restart: true }
+        Self {
+            iters: 1000,
+            lr: 0.01,
+            beta1: 0.9,
+            beta2: 0.999,
+            eps: 1e-8,
+            reflection_restart: true,
+        }
     }
 }
 
@@ -51,12 +58,19 @@ impl CayleyAdam {
     /// `SimilarityTransformDist` defaults: 200 iterations, lr 0.01.
     #[must_use]
     pub fn reference() -> Self {
-        Self { iters: 200, ..Self::default() }
+        Self {
+            iters: 200,
+            ..Self::default()
+        }
     }
     /// `DSA` class defaults: 1500 iterations, lr 5e-3.
     #[must_use]
     pub fn dsa_class() -> Self {
-        Self { iters: 1500, lr: 5e-3, ..Self::default() }
+        Self {
+            iters: 1500,
+            lr: 5e-3,
+            ..Self::default()
+        }
     }
     /// Iterations per run.
     #[must_use]
@@ -87,7 +101,10 @@ impl CayleyAdam {
 
     fn check(&self) -> Result<()> {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
-            return Err(DsaError::param("lr", format!("must be finite and > 0, got {}", self.lr)));
+            return Err(DsaError::param(
+                "lr",
+                format!("must be finite and > 0, got {}", self.lr),
+            ));
         }
         if !(0.0..1.0).contains(&self.beta1) || !(0.0..1.0).contains(&self.beta2) {
             return Err(DsaError::param("adam", "beta1 and beta2 must be in [0, 1)"));
@@ -103,7 +120,8 @@ impl CayleyAdam {
         let n = a.nrows();
         let z = || Mat::<f64>::zeros(n, n);
         let (mut w, mut m1, mut m2) = (z(), z(), z());
-        let (mut ips, mut y, mut c, mut cb, mut r, mut t1, mut g, mut t2, mut k) = (z(), z(), z(), z(), z(), z(), z(), z(), z());
+        let (mut ips, mut y, mut c, mut cb, mut r, mut t1, mut g, mut t2, mut k) =
+            (z(), z(), z(), z(), z(), z(), z(), z(), z());
         let mut inv = Inverter::new(n);
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;
@@ -208,7 +226,12 @@ impl OrthogonalSolver for CayleyAdam {
         }];
         let (c, loss, best_start) = match second {
             Some((c2, l2)) => {
-                starts.push(StartOutcome { start: Start::Swap, loss: l2, iterations: self.iters, termination: Termination::MaxIterations });
+                starts.push(StartOutcome {
+                    start: Start::Swap,
+                    loss: l2,
+                    iterations: self.iters,
+                    termination: Termination::MaxIterations,
+                });
                 if l2 < l1 {
                     (c2, l2, Start::Swap)
                 } else {

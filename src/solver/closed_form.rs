@@ -48,7 +48,12 @@ impl OrthogonalSolver for SymmetricClosedForm {
                 converged: gn <= 1e-8,
                 grad_norm: gn,
                 best_start: Start::ClosedForm,
-                starts: vec![StartOutcome { start: Start::ClosedForm, loss, iterations: 0, termination: Termination::ClosedForm }],
+                starts: vec![StartOutcome {
+                    start: Start::ClosedForm,
+                    loss,
+                    iterations: 0,
+                    termination: Termination::ClosedForm,
+                }],
             },
         })
     }

@@ -195,14 +195,23 @@ impl RiemannianLbfgs {
     ///
     /// # Errors
     /// As [`OrthogonalSolver::solve`].
-    pub fn solve_from(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>, c0: MatRef<'_, f64>) -> Result<SolverOutput> {
+    pub fn solve_from(
+        &self,
+        a: MatRef<'_, f64>,
+        b: MatRef<'_, f64>,
+        c0: MatRef<'_, f64>,
+    ) -> Result<SolverOutput> {
         self.check()?;
         if let Some(trivial) = super::validate(self.name(), a, b)? {
             return Ok(trivial);
         }
         if c0.nrows() != a.nrows() || c0.ncols() != a.ncols() || !c0.is_all_finite() {
             return Err(DsaError::ShapeMismatch {
-                what: format!("the start must be a finite {} x {} orthogonal matrix", a.nrows(), a.nrows()),
+                what: format!(
+                    "the start must be a finite {} x {} orthogonal matrix",
+                    a.nrows(),
+                    a.nrows()
+                ),
             });
         }
         let n = a.nrows();
@@ -212,7 +221,12 @@ impl RiemannianLbfgs {
         let run = self.local(&a, &b, c0, &mut ws, deadline, self.max_iters);
         let (a, b) = (a.as_ref(), b.as_ref());
         let gn = super::grad_norm_at(a, b, run.c.as_ref());
-        let outcome = StartOutcome { start: Start::Identity, loss: run.loss, iterations: run.iters, termination: run.term };
+        let outcome = StartOutcome {
+            start: Start::Identity,
+            loss: run.loss,
+            iterations: run.iters,
+            termination: run.term,
+        };
         Ok(SolverOutput {
             loss: super::objective::loss(a, b, run.c.as_ref()),
             report: SolverReport {
@@ -282,7 +296,11 @@ impl RiemannianLbfgs {
                 have_memory = false;
                 dg = -gn * gn;
             }
-            let mut t = if have_memory { 1.0 } else { (1.0 / gn).min(1.0) };
+            let mut t = if have_memory {
+                1.0
+            } else {
+                (1.0 / gn).min(1.0)
+            };
             let mut accepted = false;
             for _ in 0..60 {
                 if !cayley_half(&ws.d, t, &mut ws.tmp, &mut ws.inv, &mut ws.q) {
@@ -324,13 +342,20 @@ impl RiemannianLbfgs {
                 since_reortho = 0;
             }
         }
-        LocalRun { c: ws.c.clone(), loss: f, iters, term }
+        LocalRun {
+            c: ws.c.clone(),
+            loss: f,
+            iters,
+            term,
+        }
     }
 }
 
 fn converged(term: Termination, grad_norm: f64) -> bool {
     match term {
-        Termination::GradientTolerance | Termination::LowerBoundReached | Termination::ClosedForm => true,
+        Termination::GradientTolerance
+        | Termination::LowerBoundReached
+        | Termination::ClosedForm => true,
         // no descent possible at machine precision and a gradient at rounding level
         Termination::Stagnated => grad_norm <= 1e-8,
         Termination::MaxIterations | Termination::TimeLimit => false,
@@ -401,7 +426,11 @@ impl Workspace {
         if self.hist_len > 0 {
             let i = self.slot(self.hist_len - 1);
             let yy = dot(&self.y[i], &self.y[i]);
-            let gamma = if yy > 0.0 { 1.0 / (self.rho[i] * yy) } else { 1.0 };
+            let gamma = if yy > 0.0 {
+                1.0 / (self.rho[i] * yy)
+            } else {
+                1.0
+            };
             scale(&mut self.d, gamma);
         }
         for k in 0..self.hist_len {
@@ -431,7 +460,11 @@ impl Workspace {
         };
         let n = self.d.nrows();
         for c in 0..n {
-            let (dc, gn, go) = (self.d.col_as_slice(c), self.g_new.col_as_slice(c), self.g.col_as_slice(c));
+            let (dc, gn, go) = (
+                self.d.col_as_slice(c),
+                self.g_new.col_as_slice(c),
+                self.g.col_as_slice(c),
+            );
             for (r, v) in self.s[i].col_as_slice_mut(c).iter_mut().enumerate() {
                 *v = t * dc[r];
             }
@@ -461,7 +494,6 @@ impl Workspace {
         std::mem::swap(&mut self.c, &mut self.c_new);
     }
 }
-
 
 impl OrthogonalSolver for RiemannianLbfgs {
     fn name(&self) -> &'static str {
@@ -496,15 +528,26 @@ impl OrthogonalSolver for RiemannianLbfgs {
         }
         candidates.push((Start::Identity, Mat::identity(n, n)));
         candidates.push((Start::Reflection, starts::reflection(n)));
-        for (k, c) in starts::signed_symmetric_alignments(a, b, self.n_signed, self.seed)?.into_iter().enumerate() {
+        for (k, c) in starts::signed_symmetric_alignments(a, b, self.n_signed, self.seed)?
+            .into_iter()
+            .enumerate()
+        {
             candidates.push((Start::SignedSymmetric(k), c));
         }
         for r in 0..self.n_random {
             candidates.push((Start::Random(r), starts::haar(n, self.seed, r)));
         }
 
-        let record = |run: LocalRun, start: Start, outcomes: &mut Vec<StartOutcome>, best: &mut Option<(LocalRun, Start)>| {
-            outcomes.push(StartOutcome { start, loss: run.loss, iterations: run.iters, termination: run.term });
+        let record = |run: LocalRun,
+                      start: Start,
+                      outcomes: &mut Vec<StartOutcome>,
+                      best: &mut Option<(LocalRun, Start)>| {
+            outcomes.push(StartOutcome {
+                start,
+                loss: run.loss,
+                iterations: run.iters,
+                termination: run.term,
+            });
             if best.as_ref().is_none_or(|(b, _)| run.loss < b.loss) {
                 *best = Some((run, start));
             }
@@ -530,7 +573,8 @@ impl OrthogonalSolver for RiemannianLbfgs {
             if let Some(paper) = &self.paper_start {
                 let out = paper.solve(a, b)?;
                 let adam_iters = out.report.iterations;
-                let mut run = self.local(&ao, &bo, out.c.as_ref(), &mut ws, deadline, self.max_iters);
+                let mut run =
+                    self.local(&ao, &bo, out.c.as_ref(), &mut ws, deadline, self.max_iters);
                 total_iters += run.iters;
                 run.iters += adam_iters;
                 if out.loss < run.loss {
@@ -550,7 +594,14 @@ impl OrthogonalSolver for RiemannianLbfgs {
         if !done && candidates.len() > 1 {
             let mut screened: Vec<(f64, usize, Mat<f64>, usize)> = Vec::new();
             for (k, (_, c0)) in candidates.iter().enumerate().skip(1) {
-                let run = self.local(&ao, &bo, c0.as_ref(), &mut ws, deadline, self.screen_iters.min(self.max_iters));
+                let run = self.local(
+                    &ao,
+                    &bo,
+                    c0.as_ref(),
+                    &mut ws,
+                    deadline,
+                    self.screen_iters.min(self.max_iters),
+                );
                 total_iters += run.iters;
                 let timed_out = run.term == Termination::TimeLimit;
                 screened.push((run.loss, k, run.c, run.iters));
@@ -566,7 +617,12 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 let keep = (screened.len() / 4).max(self.n_refine.max(1));
                 let dropped: Vec<_> = screened.drain(keep..).collect();
                 for (loss, k, _, its) in dropped {
-                    outcomes.push(StartOutcome { start: candidates[k].0, loss, iterations: its, termination: Termination::MaxIterations });
+                    outcomes.push(StartOutcome {
+                        start: candidates[k].0,
+                        loss,
+                        iterations: its,
+                        termination: Termination::MaxIterations,
+                    });
                 }
                 budget *= 3;
                 for item in screened.iter_mut() {
@@ -582,10 +638,22 @@ impl OrthogonalSolver for RiemannianLbfgs {
             for (i, (loss, k, c, its)) in screened.into_iter().enumerate() {
                 let start = candidates[k].0;
                 if i >= self.n_refine || done {
-                    outcomes.push(StartOutcome { start, loss, iterations: its, termination: Termination::MaxIterations });
+                    outcomes.push(StartOutcome {
+                        start,
+                        loss,
+                        iterations: its,
+                        termination: Termination::MaxIterations,
+                    });
                     continue;
                 }
-                let mut run = self.local(&ao, &bo, c.as_ref(), &mut ws, deadline, self.max_iters.saturating_sub(its));
+                let mut run = self.local(
+                    &ao,
+                    &bo,
+                    c.as_ref(),
+                    &mut ws,
+                    deadline,
+                    self.max_iters.saturating_sub(its),
+                );
                 run.iters += its;
                 total_iters += run.iters - its;
                 if meets_bound(run.loss) {

@@ -160,7 +160,11 @@ pub(crate) fn grad_norm_at(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatRef<'_,
 
 /// Checks every solver runs first: square operators of the same size with finite entries.
 /// Returns `Some(output)` for the trivial `0 x 0` problem.
-pub(crate) fn validate(name: &'static str, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Option<SolverOutput>> {
+pub(crate) fn validate(
+    name: &'static str,
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+) -> Result<Option<SolverOutput>> {
     use crate::error::DsaError;
     if a.nrows() != a.ncols() || b.nrows() != b.ncols() || a.nrows() != b.nrows() {
         return Err(DsaError::ShapeMismatch {

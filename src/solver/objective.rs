@@ -11,7 +11,9 @@
 //! `C^T G = 2 (Rt B^T + Rt^T B)`: four `n x n` products per evaluation instead of six.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::lu::partial_pivoting::{factor::lu_in_place, factor::lu_in_place_scratch, inverse};
+use faer::linalg::lu::partial_pivoting::{
+    factor::lu_in_place, factor::lu_in_place_scratch, inverse,
+};
 use faer::prelude::*;
 use faer::Par;
 
@@ -89,7 +91,11 @@ impl Evaluator {
         mm(self.cac.as_mut(), c.transpose(), self.ac.as_ref(), 1.0);
         let mut s = 0.0;
         for j in 0..self.n {
-            let (bc, cc, rc) = (b.col_as_slice(j), self.cac.col_as_slice(j), self.rt.col_as_slice_mut(j));
+            let (bc, cc, rc) = (
+                b.col_as_slice(j),
+                self.cac.col_as_slice(j),
+                self.rt.col_as_slice_mut(j),
+            );
             for ((r, &x), &y) in rc.iter_mut().zip(bc).zip(cc) {
                 let d = x - y;
                 *r = d;
@@ -120,14 +126,26 @@ impl Inverter {
     pub fn new(n: usize) -> Self {
         let req = lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default())
             .or(inverse::inverse_scratch::<usize, f64>(n, Par::Seq));
-        Self { lu: Mat::zeros(n, n), perm: vec![0; n], perm_inv: vec![0; n], mem: MemBuffer::new(req) }
+        Self {
+            lu: Mat::zeros(n, n),
+            perm: vec![0; n],
+            perm_inv: vec![0; n],
+            mem: MemBuffer::new(req),
+        }
     }
 
     /// `out = src^-1`. Returns `false` if `src` is singular or the result is not finite.
     pub fn invert(&mut self, src: MatRef<'_, f64>, mut out: MatMut<'_, f64>) -> bool {
         self.lu.copy_from(src);
         let stack = MemStack::new(&mut self.mem);
-        let (_, perm) = lu_in_place(self.lu.as_mut(), &mut self.perm, &mut self.perm_inv, Par::Seq, stack, default());
+        let (_, perm) = lu_in_place(
+            self.lu.as_mut(),
+            &mut self.perm,
+            &mut self.perm_inv,
+            Par::Seq,
+            stack,
+            default(),
+        );
         let n = self.lu.nrows();
         for i in 0..n {
             if self.lu[(i, i)] == 0.0 {
@@ -135,14 +153,27 @@ impl Inverter {
             }
         }
         let stack = MemStack::new(&mut self.mem);
-        inverse::inverse(out.rb_mut(), self.lu.as_ref(), self.lu.as_ref(), perm, Par::Seq, stack);
+        inverse::inverse(
+            out.rb_mut(),
+            self.lu.as_ref(),
+            self.lu.as_ref(),
+            perm,
+            Par::Seq,
+            stack,
+        );
         out.rb().is_all_finite()
     }
 }
 
 /// Cayley retraction factor `Q = (I - X/2)^-1 (I + X/2) = 2 (I - X/2)^-1 - I` for skew `X`
 /// (always invertible: the eigenvalues of `I - X/2` have real part 1).
-pub(crate) fn cayley_half(x: &Mat<f64>, t: f64, tmp: &mut Mat<f64>, inv: &mut Inverter, q: &mut Mat<f64>) -> bool {
+pub(crate) fn cayley_half(
+    x: &Mat<f64>,
+    t: f64,
+    tmp: &mut Mat<f64>,
+    inv: &mut Inverter,
+    q: &mut Mat<f64>,
+) -> bool {
     let n = x.nrows();
     for j in 0..n {
         for (u, v) in tmp.col_as_slice_mut(j).iter_mut().zip(x.col_as_slice(j)) {
@@ -217,13 +248,19 @@ pub(crate) fn scale(y: &mut Mat<f64>, a: f64) {
 /// is not finite.
 pub fn cayley(w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
-    let ips = Mat::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)]);
+    let ips = Mat::from_fn(
+        n,
+        n,
+        |i, j| if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)],
+    );
     let mut y = Mat::zeros(n, n);
     let mut inv = Inverter::new(n);
     if !inv.invert(ips.as_ref(), y.as_mut()) {
         return Mat::from_fn(n, n, |_, _| f64::NAN);
     }
-    Mat::from_fn(n, n, |i, j| 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 })
+    Mat::from_fn(n, n, |i, j| {
+        2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 }
+    })
 }
 
 /// Gradient of `L(Cayley(W - W^T))` with respect to `W` (spec §4.1):
@@ -232,7 +269,11 @@ pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64
     let n = w.nrows();
     let c = cayley(w);
     let g = euclidean_gradient(a, b, c.as_ref());
-    let ips = Mat::from_fn(n, n, |i, j| if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)]);
+    let ips = Mat::from_fn(
+        n,
+        n,
+        |i, j| if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)],
+    );
     let mut y = Mat::zeros(n, n);
     let mut inv = Inverter::new(n);
     inv.invert(ips.as_ref(), y.as_mut());

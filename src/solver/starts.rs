@@ -20,7 +20,8 @@ pub(crate) fn reflection(n: usize) -> Mat<f64> {
 /// The `k`-th Haar-random orthogonal matrix of a seeded stream. Odd `k` get determinant -1
 /// (first column flipped) so that both components of `O(n)` are sampled.
 pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut q = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
     // modified Gram-Schmidt with positive R diagonal: Haar distributed
     for j in 0..n {
@@ -54,12 +55,14 @@ pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
     let mut lu = q.to_owned();
     let mut perm = vec![0usize; n];
     let mut perm_inv = vec![0usize; n];
-    let mut mem = MemBuffer::new(faer::linalg::lu::partial_pivoting::factor::lu_in_place_scratch::<usize, f64>(
-        n,
-        n,
-        Par::Seq,
-        default(),
-    ));
+    let mut mem = MemBuffer::new(
+        faer::linalg::lu::partial_pivoting::factor::lu_in_place_scratch::<usize, f64>(
+            n,
+            n,
+            Par::Seq,
+            default(),
+        ),
+    );
     let (info, _) = faer::linalg::lu::partial_pivoting::factor::lu_in_place(
         lu.as_mut(),
         &mut perm,
@@ -68,7 +71,11 @@ pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
         MemStack::new(&mut mem),
         default(),
     );
-    let mut s = if info.transposition_count % 2 == 0 { 1.0 } else { -1.0 };
+    let mut s = if info.transposition_count % 2 == 0 {
+        1.0
+    } else {
+        -1.0
+    };
     for i in 0..n {
         if lu[(i, i)] < 0.0 {
             s = -s;
@@ -79,7 +86,10 @@ pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
 
 /// `U_{A_s} U_{B_s}^T` with eigenvectors of the symmetric parts sorted alike: the exact optimum
 /// when both operators are symmetric (spec §4.1 (iii)).
-pub(crate) fn symmetric_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+pub(crate) fn symmetric_alignment(
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+) -> crate::Result<Mat<f64>> {
     let (_, ua) = linalg::sym_eigen(a)?;
     let (_, ub) = linalg::sym_eigen(b)?;
     Ok(linalg::mul(ua.as_ref(), ub.transpose()))
@@ -87,7 +97,10 @@ pub(crate) fn symmetric_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> cra
 
 /// The spectral alignment start (spec §4.1). Returns `None` when the eigenvectors are too
 /// ill-conditioned to use (e.g. a defective operator).
-pub(crate) fn spectral_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> crate::Result<Option<Mat<f64>>> {
+pub(crate) fn spectral_alignment(
+    a: MatRef<'_, f64>,
+    b: MatRef<'_, f64>,
+) -> crate::Result<Option<Mat<f64>>> {
     let n = a.nrows();
     if n == 0 {
         return Ok(None);
@@ -95,7 +108,10 @@ pub(crate) fn spectral_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> crat
     let (la, va) = linalg::eigen(a)?;
     let (lb, wb) = linalg::eigen(b)?;
     // match eigenvalues: cost |l_i - m_j|
-    let cost: Vec<f64> = (0..n).flat_map(|i| (0..n).map(move |j| (i, j))).map(|(i, j)| (la[i] - lb[j]).norm()).collect();
+    let cost: Vec<f64> = (0..n)
+        .flat_map(|i| (0..n).map(move |j| (i, j)))
+        .map(|(i, j)| (la[i] - lb[j]).norm())
+        .collect();
     if cost.iter().any(|c| !c.is_finite()) {
         return Ok(None);
     }
@@ -142,7 +158,11 @@ pub(crate) fn spectral_alignment(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> crat
             // conj(d_i) d_j = Gv_ij / Gw_ij  =>  d_j = d_i * ratio / |ratio|
             let ratio = gv[(i, next)] / gw[(i, next)];
             let nr = ratio.norm();
-            d[next] = if nr > 0.0 && nr.is_finite() { d[i] * (ratio / nr) } else { d[i] };
+            d[next] = if nr > 0.0 && nr.is_finite() {
+                d[i] * (ratio / nr)
+            } else {
+                d[i]
+            };
             in_tree[next] = true;
             for j in 0..n {
                 if !in_tree[j] {
@@ -193,17 +213,33 @@ fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Mat<c64>> {
     let mut perm = vec![0usize; n];
     let mut perm_inv = vec![0usize; n];
     let mut mem = MemBuffer::new(
-        factor::lu_in_place_scratch::<usize, c64>(n, n, Par::Seq, default())
-            .or(solve::solve_in_place_scratch::<usize, c64>(n, b.ncols(), Par::Seq)),
+        factor::lu_in_place_scratch::<usize, c64>(n, n, Par::Seq, default()).or(
+            solve::solve_in_place_scratch::<usize, c64>(n, b.ncols(), Par::Seq),
+        ),
     );
-    let (_, p) = factor::lu_in_place(lu.as_mut(), &mut perm, &mut perm_inv, Par::Seq, MemStack::new(&mut mem), default());
+    let (_, p) = factor::lu_in_place(
+        lu.as_mut(),
+        &mut perm,
+        &mut perm_inv,
+        Par::Seq,
+        MemStack::new(&mut mem),
+        default(),
+    );
     let amax = (0..n).map(|i| lu[(i, i)].norm()).fold(0.0f64, f64::max);
     if (0..n).any(|i| lu[(i, i)].norm() <= 1e-13 * amax) || amax == 0.0 {
         return None;
     }
     let mut x = b.to_owned();
-    solve::solve_in_place(lu.as_ref(), lu.as_ref(), p, x.as_mut(), Par::Seq, MemStack::new(&mut mem));
-    if (0..n).all(|j| (0..x.nrows()).all(|i| x[(i, j)].re.is_finite() && x[(i, j)].im.is_finite())) {
+    solve::solve_in_place(
+        lu.as_ref(),
+        lu.as_ref(),
+        p,
+        x.as_mut(),
+        Par::Seq,
+        MemStack::new(&mut mem),
+    );
+    if (0..n).all(|j| (0..x.nrows()).all(|i| x[(i, j)].re.is_finite() && x[(i, j)].im.is_finite()))
+    {
         Some(x)
     } else {
         None
@@ -212,7 +248,8 @@ fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Mat<c64>> {
 
 /// The `k`-th seeded random skew matrix of unit Frobenius norm.
 pub(crate) fn random_skew(n: usize, seed: u64, k: usize) -> Mat<f64> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0xD134_2543_DE82_EF95));
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0xD134_2543_DE82_EF95));
     let w = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
     let x = Mat::from_fn(n, n, |i, j| w[(i, j)] - w[(j, i)]);
     let nrm = x.norm_l2();
@@ -238,16 +275,36 @@ pub(crate) fn signed_symmetric_alignments(
     let (_, ub) = linalg::sym_eigen(b)?;
     let ak = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] - a[(j, i)]));
     let bk = Mat::from_fn(n, n, |i, j| 0.5 * (b[(i, j)] - b[(j, i)]));
-    let at = linalg::mul(linalg::mul(ua.transpose(), ak.as_ref()).as_ref(), ua.as_ref());
-    let bt = linalg::mul(linalg::mul(ub.transpose(), bk.as_ref()).as_ref(), ub.as_ref());
-    let w = Mat::from_fn(n, n, |i, j| if i == j { 0.0 } else { at[(i, j)] * bt[(i, j)] });
+    let at = linalg::mul(
+        linalg::mul(ua.transpose(), ak.as_ref()).as_ref(),
+        ua.as_ref(),
+    );
+    let bt = linalg::mul(
+        linalg::mul(ub.transpose(), bk.as_ref()).as_ref(),
+        ub.as_ref(),
+    );
+    let w = Mat::from_fn(
+        n,
+        n,
+        |i, j| if i == j { 0.0 } else { at[(i, j)] * bt[(i, j)] },
+    );
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ 0x5151_7777);
     let mut seen: Vec<Vec<i8>> = Vec::new();
     let mut out = Vec::new();
     for trial in 0..k {
-        let mut d: Vec<f64> = (0..n).map(|_| if trial == 0 || rng.random::<bool>() { 1.0 } else { -1.0 }).collect();
+        let mut d: Vec<f64> = (0..n)
+            .map(|_| {
+                if trial == 0 || rng.random::<bool>() {
+                    1.0
+                } else {
+                    -1.0
+                }
+            })
+            .collect();
         // field h_i = sum_j W_ij d_j ; flipping i changes the objective by -4 d_i h_i
-        let mut h: Vec<f64> = (0..n).map(|i| (0..n).map(|j| w[(i, j)] * d[j]).sum()).collect();
+        let mut h: Vec<f64> = (0..n)
+            .map(|i| (0..n).map(|j| w[(i, j)] * d[j]).sum())
+            .collect();
         loop {
             let mut best = 0.0;
             let mut bi = usize::MAX;
@@ -268,7 +325,10 @@ pub(crate) fn signed_symmetric_alignments(
         }
         // canonical sign (D and -D give the same C B C^T)
         let s0 = if d[0] < 0.0 { -1.0 } else { 1.0 };
-        let key: Vec<i8> = d.iter().map(|&x| if x * s0 > 0.0 { 1 } else { -1 }).collect();
+        let key: Vec<i8> = d
+            .iter()
+            .map(|&x| if x * s0 > 0.0 { 1 } else { -1 })
+            .collect();
         if seen.contains(&key) {
             continue;
         }

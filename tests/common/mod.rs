@@ -3,11 +3,13 @@
 
 use std::path::PathBuf;
 
-use faer::Mat;
 use faer::stats::prelude::*;
+use faer::Mat;
 
 pub fn fixture_dir(case: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(case)
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(case)
 }
 
 /// Read a float64 `.npy` file: returns (shape, row-major data).
@@ -15,7 +17,10 @@ pub fn read_npy(case: &str, file: &str) -> (Vec<usize>, Vec<f64>) {
     let bytes = std::fs::read(fixture_dir(case).join(file)).expect("fixture");
     let npy = npyz::NpyFile::new(&bytes[..]).expect("npy header");
     let shape: Vec<usize> = npy.shape().iter().map(|&x| x as usize).collect();
-    assert!(matches!(npy.order(), npyz::Order::C), "fixtures are C order");
+    assert!(
+        matches!(npy.order(), npyz::Order::C),
+        "fixtures are C order"
+    );
     let data: Vec<f64> = npy.into_vec::<f64>().expect("float64 npy");
     (shape, data)
 }
@@ -36,7 +41,11 @@ pub fn read_json(case: &str, file: &str) -> serde_json::Value {
 }
 
 pub fn json_vec(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }
 
 pub fn json_mat(v: &serde_json::Value) -> Mat<f64> {
@@ -47,19 +56,33 @@ pub fn json_mat(v: &serde_json::Value) -> Mat<f64> {
 }
 
 /// All reference cases whose fit succeeded in the reference.
-pub const FIT_CASES: [&str; 5] =
-    ["different_sizes", "linear_conjugate", "linear_different", "lorenz_pair_rot", "rank_deficient_ok"];
+pub const FIT_CASES: [&str; 5] = [
+    "different_sizes",
+    "linear_conjugate",
+    "linear_different",
+    "lorenz_pair_rot",
+    "rank_deficient_ok",
+];
 
 pub fn rng(seed: u64) -> StdRng {
     StdRng::seed_from_u64(seed)
 }
 
 pub fn randn(rng: &mut StdRng, m: usize, n: usize) -> Mat<f64> {
-    CwiseMatDistribution { nrows: m, ncols: n, dist: StandardNormal }.rand(rng)
+    CwiseMatDistribution {
+        nrows: m,
+        ncols: n,
+        dist: StandardNormal,
+    }
+    .rand(rng)
 }
 
 pub fn haar(rng: &mut StdRng, n: usize) -> Mat<f64> {
-    UnitaryMat { dim: n, standard_normal: StandardNormal }.rand(rng)
+    UnitaryMat {
+        dim: n,
+        standard_normal: StandardNormal,
+    }
+    .rand(rng)
 }
 
 /// Match two multisets of complex numbers greedily by nearest neighbour after sorting; returns
