@@ -32,3 +32,8 @@ pub use solver::{
     CayleyAdam, OrthogonalSolver, RiemannianLbfgs, SolverOutput, SolverReport, Start, StartOutcome,
     SymmetricClosedForm, Termination,
 };
+
+/// The README's examples, compiled and run as doc tests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
