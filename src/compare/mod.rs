@@ -266,7 +266,7 @@ impl Default for Dsa {
     fn default() -> Self {
         DsaBuilder::default()
             .build()
-            .expect("the default settings are valid")
+            .expect("the default settings are valid") // ok: no user input; defaults tested in tests/api.rs
     }
 }
 
@@ -481,9 +481,13 @@ impl Dsa {
     {
         let dx = x.to_dataset()?;
         let dy = y.to_dataset()?;
-        let mut models = self.fit_layout(Layout::two_sided(1, 1), &[&dx, &dy])?;
-        let model_y = models.pop().expect("two models");
-        let model_x = models.pop().expect("two models");
+        let models = self.fit_layout(Layout::two_sided(1, 1), &[&dx, &dy])?;
+        let [model_x, model_y]: [DmdModel; 2] =
+            models
+                .try_into()
+                .map_err(|m: Vec<DmdModel>| DsaError::ShapeMismatch {
+                    what: format!("expected two fitted models, got {}", m.len()),
+                })?;
         self.check_sizes(&[(0, 0)], &[model_x.operator()], &[model_y.operator()])?;
         let scored = self.install(|| self.score_pair(model_x.operator(), model_y.operator()))?;
         if let Some(cb) = &self.progress {
@@ -721,7 +725,8 @@ impl Dsa {
         }
         results
             .into_iter()
-            .map(|r| r.expect("no pair is skipped without a cancellation"))
+            // a pair is skipped only after a cancellation, which returned above
+            .map(|r| r.unwrap_or(Err(DsaError::Cancelled { done: total, total })))
             .collect()
     }
 }

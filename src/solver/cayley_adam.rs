@@ -2,7 +2,7 @@
 
 use faer::prelude::*;
 
-use super::objective::Inverter;
+use super::objective::{cayley_into, Inverter};
 use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
 use crate::error::{DsaError, Result};
 use crate::linalg::{mm, mm_add};
@@ -126,19 +126,8 @@ impl CayleyAdam {
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;
         for _ in 0..self.iters {
-            // Y = (I + S)^-1, S = W - W^T;  C = 2Y - I
-            for j in 0..n {
-                for i in 0..n {
-                    ips[(i, j)] = if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)];
-                }
-            }
-            if !inv.invert(ips.as_ref(), y.as_mut()) {
+            if !cayley_into(&w, &mut ips, &mut inv, &mut y, &mut c) {
                 break;
-            }
-            for j in 0..n {
-                for i in 0..n {
-                    c[(i, j)] = 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 };
-                }
             }
             // R = C B C^T - A, loss, G = 2 R C B^T + 2 R^T C B
             mm(cb.as_mut(), c.as_ref(), b, 1.0);
@@ -169,18 +158,7 @@ impl CayleyAdam {
             }
         }
         // the C of the final parameters
-        for j in 0..n {
-            for i in 0..n {
-                ips[(i, j)] = if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)];
-            }
-        }
-        if inv.invert(ips.as_ref(), y.as_mut()) {
-            for j in 0..n {
-                for i in 0..n {
-                    c[(i, j)] = 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 };
-                }
-            }
-        }
+        cayley_into(&w, &mut ips, &mut inv, &mut y, &mut c);
         let loss = super::objective::loss(a, b, c.as_ref());
         (c, loss)
     }

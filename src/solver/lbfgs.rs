@@ -222,7 +222,7 @@ impl RiemannianLbfgs {
         let (a, b) = (a.as_ref(), b.as_ref());
         let gn = super::grad_norm_at(a, b, run.c.as_ref());
         let outcome = StartOutcome {
-            start: Start::Identity,
+            start: Start::Given,
             loss: run.loss,
             iterations: run.iters,
             termination: run.term,
@@ -235,7 +235,7 @@ impl RiemannianLbfgs {
                 termination: run.term,
                 converged: converged(run.term, gn),
                 grad_norm: gn,
-                best_start: Start::Identity,
+                best_start: Start::Given,
                 starts: vec![outcome],
             },
             c: run.c,
@@ -475,11 +475,10 @@ impl Workspace {
         let sy = dot(&self.s[i], &self.y[i]);
         let ns = self.s[i].norm_l2();
         let ny = self.y[i].norm_l2();
+        // a pair that fails the curvature condition is not stored
         if sy > 1e-12 * ns * ny && sy.is_finite() {
             self.rho[i] = 1.0 / sy;
             self.hist_len += 1;
-        } else if self.hist_len < m && self.hist_start == i {
-            // nothing stored
         }
     }
 
@@ -511,9 +510,16 @@ impl OrthogonalSolver for RiemannianLbfgs {
         let (ao, bo) = (a.to_owned(), b.to_owned());
         let mut ws = Workspace::new(n, self.memory);
         let mut outcomes: Vec<StartOutcome> = Vec::new();
-        let mut best: Option<(LocalRun, Start)> = None;
         let mut total_iters = 0;
-        let meets_bound = |loss: f64| loss.max(0.0).sqrt() - bound <= self.bound_tol;
+        // Marks a run that met the certified bound; true when the whole solve should stop
+        // (global optimum certified, or out of time).
+        let settle = |run: &mut LocalRun| -> bool {
+            if run.loss.max(0.0).sqrt() - bound <= self.bound_tol {
+                run.term = Termination::LowerBoundReached;
+                return true;
+            }
+            run.term == Termination::TimeLimit
+        };
 
         // structured starts, then seeded random ones
         let mut candidates: Vec<(Start, Mat<f64>)> = Vec::new();
@@ -538,35 +544,31 @@ impl OrthogonalSolver for RiemannianLbfgs {
             candidates.push((Start::Random(r), starts::haar(n, self.seed, r)));
         }
 
+        let outcome = |run: &LocalRun, start: Start| StartOutcome {
+            start,
+            loss: run.loss,
+            iterations: run.iters,
+            termination: run.term,
+        };
         let record = |run: LocalRun,
                       start: Start,
                       outcomes: &mut Vec<StartOutcome>,
-                      best: &mut Option<(LocalRun, Start)>| {
-            outcomes.push(StartOutcome {
-                start,
-                loss: run.loss,
-                iterations: run.iters,
-                termination: run.term,
-            });
-            if best.as_ref().is_none_or(|(b, _)| run.loss < b.loss) {
-                *best = Some((run, start));
+                      best: &mut (LocalRun, Start)| {
+            outcomes.push(outcome(&run, start));
+            if run.loss < best.0.loss {
+                *best = (run, start);
             }
         };
 
-        // Phase 1: the first start (the spectral one when available) to convergence; it is
-        // exact for conjugate and near-conjugate pairs, and then the bound certifies it.
-        let mut done = false;
-        {
-            let (start, c0) = &candidates[0];
-            let mut run = self.local(&ao, &bo, c0.as_ref(), &mut ws, deadline, self.max_iters);
-            total_iters += run.iters;
-            if meets_bound(run.loss) {
-                run.term = Termination::LowerBoundReached;
-                done = true;
-            }
-            done |= run.term == Termination::TimeLimit;
-            record(run, *start, &mut outcomes, &mut best);
-        }
+        // Phase 1: the first start (the spectral one when available; the identity is always a
+        // candidate) to convergence; it is exact for conjugate and near-conjugate pairs, and
+        // then the bound certifies it.
+        let (first, c0) = &candidates[0];
+        let mut run = self.local(&ao, &bo, c0.as_ref(), &mut ws, deadline, self.max_iters);
+        total_iters += run.iters;
+        let mut done = settle(&mut run);
+        outcomes.push(outcome(&run, *first));
+        let mut best = (run, *first);
         // The paper's solver as one more start, refined by L-BFGS (which only descends): the
         // result is never worse than Cayley + Adam at these settings.
         if !done {
@@ -582,11 +584,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     run.c = out.c;
                     run.loss = out.loss;
                 }
-                if meets_bound(run.loss) {
-                    run.term = Termination::LowerBoundReached;
-                    done = true;
-                }
-                done |= run.term == Termination::TimeLimit;
+                done = settle(&mut run);
                 record(run, Start::Paper, &mut outcomes, &mut best);
             }
         }
@@ -654,13 +652,9 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     deadline,
                     self.max_iters.saturating_sub(its),
                 );
+                total_iters += run.iters;
                 run.iters += its;
-                total_iters += run.iters - its;
-                if meets_bound(run.loss) {
-                    run.term = Termination::LowerBoundReached;
-                    done = true;
-                }
-                done |= run.term == Termination::TimeLimit;
+                done = settle(&mut run);
                 record(run, start, &mut outcomes, &mut best);
             }
         }
@@ -669,7 +663,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
             if done {
                 break;
             }
-            let (cur, _) = best.as_ref().expect("at least one start runs");
+            let cur = &best.0;
             let x = starts::random_skew(n, self.seed ^ 0xA5A5_5A5A, h);
             let mut tmp = Mat::zeros(n, n);
             let mut q = Mat::zeros(n, n);
@@ -679,14 +673,10 @@ impl OrthogonalSolver for RiemannianLbfgs {
             let c0 = crate::linalg::mul(cur.c.as_ref(), q.as_ref());
             let mut run = self.local(&ao, &bo, c0.as_ref(), &mut ws, deadline, self.max_iters);
             total_iters += run.iters;
-            if meets_bound(run.loss) {
-                run.term = Termination::LowerBoundReached;
-                done = true;
-            }
-            done |= run.term == Termination::TimeLimit;
+            done = settle(&mut run);
             record(run, Start::Hop(h), &mut outcomes, &mut best);
         }
-        let (run, start) = best.expect("at least one start runs");
+        let (run, start) = best;
         let loss = super::objective::loss(a, b, run.c.as_ref());
         let gn = super::grad_norm_at(a, b, run.c.as_ref());
         super::check_loss(loss)?;

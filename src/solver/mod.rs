@@ -111,6 +111,8 @@ pub enum Start {
     Hop(usize),
     /// The answer of the paper's solver (Cayley + Adam), refined.
     Paper,
+    /// A start given by the caller ([`RiemannianLbfgs::solve_from`]).
+    Given,
 }
 
 /// One local run from one start.

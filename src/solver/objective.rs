@@ -243,45 +243,68 @@ pub(crate) fn scale(y: &mut Mat<f64>, a: f64) {
 
 /// The Cayley map `C = (I + S)^-1 (I - S)` for `S = W - W^T`.
 ///
-/// # Panics
-/// Never for finite `W` (`I + S` is invertible for skew `S`); returns a matrix of NaN if `W`
-/// is not finite.
+/// Returns a matrix of NaN if `W` is not finite (`I + S` is invertible for every finite skew `S`).
 pub fn cayley(w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
-    let ips = Mat::from_fn(
-        n,
-        n,
-        |i, j| if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)],
-    );
-    let mut y = Mat::zeros(n, n);
-    let mut inv = Inverter::new(n);
-    if !inv.invert(ips.as_ref(), y.as_mut()) {
+    let (mut ips, mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n), Mat::zeros(n, n));
+    if !cayley_into(
+        &w.to_owned(),
+        &mut ips,
+        &mut Inverter::new(n),
+        &mut y,
+        &mut c,
+    ) {
         return Mat::from_fn(n, n, |_, _| f64::NAN);
     }
-    Mat::from_fn(n, n, |i, j| {
-        2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 }
-    })
+    c
 }
 
 /// Gradient of `L(Cayley(W - W^T))` with respect to `W` (spec §4.1):
 /// `K = -(I + S)^-T G (I + C)^T`, `dL/dW = K - K^T`, with `G` the Euclidean gradient at `C`.
 pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
-    let c = cayley(w);
+    let (mut ips, mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n), Mat::zeros(n, n));
+    if !cayley_into(
+        &w.to_owned(),
+        &mut ips,
+        &mut Inverter::new(n),
+        &mut y,
+        &mut c,
+    ) {
+        return Mat::from_fn(n, n, |_, _| f64::NAN);
+    }
     let g = euclidean_gradient(a, b, c.as_ref());
-    let ips = Mat::from_fn(
-        n,
-        n,
-        |i, j| if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)],
-    );
-    let mut y = Mat::zeros(n, n);
-    let mut inv = Inverter::new(n);
-    inv.invert(ips.as_ref(), y.as_mut());
-    // K = -(I+S)^-T G (I+C)^T
+    // K = -(I+S)^-T G (I+C)^T, with Y = (I+S)^-1
     let ipc = Mat::from_fn(n, n, |i, j| c[(i, j)] + if i == j { 1.0 } else { 0.0 });
     let mut t = Mat::zeros(n, n);
     mm(t.as_mut(), y.transpose(), g.as_ref(), -1.0);
     let mut k = Mat::zeros(n, n);
     mm(k.as_mut(), t.as_ref(), ipc.transpose(), 1.0);
     Mat::from_fn(n, n, |i, j| k[(i, j)] - k[(j, i)])
+}
+
+/// `Y = (I + S)^-1` and `C = 2Y - I = (I + S)^-1 (I - S)` for `S = W - W^T`, into the given
+/// buffers. Returns `false` (leaving `C` as it was) if `I + S` cannot be inverted.
+pub(crate) fn cayley_into(
+    w: &Mat<f64>,
+    ips: &mut Mat<f64>,
+    inv: &mut Inverter,
+    y: &mut Mat<f64>,
+    c: &mut Mat<f64>,
+) -> bool {
+    let n = w.nrows();
+    for j in 0..n {
+        for i in 0..n {
+            ips[(i, j)] = if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)];
+        }
+    }
+    if !inv.invert(ips.as_ref(), y.as_mut()) {
+        return false;
+    }
+    for j in 0..n {
+        for i in 0..n {
+            c[(i, j)] = 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 };
+        }
+    }
+    true
 }

@@ -127,21 +127,25 @@ pub(crate) fn spectral_alignment(
     let mut best_w = vec![-1.0f64; n];
     let mut parent = vec![usize::MAX; n];
     let tiny = 1e-10;
+    // edge weight min(|Gv_ij|, |Gw_ij|): no ratio of tiny entries is used
+    let relax = |i: usize, in_tree: &[bool], best_w: &mut [f64], parent: &mut [usize]| {
+        for j in 0..n {
+            if !in_tree[j] {
+                let wgt = gv[(i, j)].norm().min(gw[(i, j)].norm());
+                if wgt > best_w[j] {
+                    best_w[j] = wgt;
+                    parent[j] = i;
+                }
+            }
+        }
+    };
     // Prim's algorithm from every component root
     for root in 0..n {
         if in_tree[root] {
             continue;
         }
         in_tree[root] = true;
-        for j in 0..n {
-            if !in_tree[j] {
-                let wgt = gv[(root, j)].norm().min(gw[(root, j)].norm());
-                if wgt > best_w[j] {
-                    best_w[j] = wgt;
-                    parent[j] = root;
-                }
-            }
-        }
+        relax(root, &in_tree, &mut best_w, &mut parent);
         loop {
             let mut next = usize::MAX;
             let mut bw = tiny;
@@ -164,15 +168,7 @@ pub(crate) fn spectral_alignment(
                 d[i]
             };
             in_tree[next] = true;
-            for j in 0..n {
-                if !in_tree[j] {
-                    let wgt = gv[(next, j)].norm().min(gw[(next, j)].norm());
-                    if wgt > best_w[j] {
-                        best_w[j] = wgt;
-                        parent[j] = next;
-                    }
-                }
-            }
+            relax(next, &in_tree, &mut best_w, &mut parent);
         }
     }
     // X = W D V^-1  <=>  V^T X^T = (W D)^T
