@@ -2,10 +2,11 @@
 
 use faer::prelude::*;
 
-use super::objective::{cayley_into, Inverter};
+use super::flat::{simd, VectorOp};
+use super::objective::{cayley_into, Evaluator, Inverter};
 use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
 use crate::error::{DsaError, Result};
-use crate::linalg::{mm, mm_add};
+use crate::linalg::mm;
 
 /// Cayley + Adam, faithful to the paper (spec §4.1): `C = (I + S)^-1 (I - S)` with
 /// `S = W - W^T`, `W` trained by Adam (`beta1 = 0.9`, `beta2 = 0.999`, `eps = 1e-8`) on
@@ -15,7 +16,7 @@ use crate::linalg::{mm, mm_add};
 ///
 /// The gradient is analytic: `G = dL/dC`, `K = -(I + S)^-T G (I + C)^T`, `dL/dW = K - K^T`.
 /// Using `(I + C) = 2 (I + S)^-1`, one inverse `Y = (I + S)^-1` per iteration gives both
-/// `C = 2Y - I` and `K = -2 Y^T G Y^T`.
+/// `C = 2Y - I` and `K = -2 Y^T G Y^T = -2 Y (C^T G) Y^T`.
 ///
 /// Defaults: 1,000 iterations at learning rate 0.01 (the settings of the reference cases);
 /// [`CayleyAdam::reference`] gives `SimilarityTransformDist`'s defaults (200, 0.01) and
@@ -116,51 +117,90 @@ impl CayleyAdam {
     }
 
     /// One run of Adam from `W = 0`; returns `(C, final loss)`.
+    ///
+    /// Per iteration: one inverse `Y = (I + S)^-1`, `C = 2Y - I`, the loss and `H = C^T G` in
+    /// the rotated frame (three products, see [`super::objective`]), and
+    /// `K = -2 Y^T G Y^T = -2 Y H Y^T` (because `Y^T C = Y`): five `n x n` products in all.
     fn run(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> (Mat<f64>, f64) {
         let n = a.nrows();
         let z = || Mat::<f64>::zeros(n, n);
         let (mut w, mut m1, mut m2) = (z(), z(), z());
-        let (mut ips, mut y, mut c, mut cb, mut r, mut t1, mut g, mut t2, mut k) =
-            (z(), z(), z(), z(), z(), z(), z(), z(), z());
+        let (mut ips, mut y, mut c, mut t2, mut k, mut gw) = (z(), z(), z(), z(), z(), z());
         let mut inv = Inverter::new(n);
+        let mut ev = Evaluator::new(b);
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;
         for _ in 0..self.iters {
             if !cayley_into(&w, &mut ips, &mut inv, &mut y, &mut c) {
                 break;
             }
-            // R = C B C^T - A, loss, G = 2 R C B^T + 2 R^T C B
-            mm(cb.as_mut(), c.as_ref(), b, 1.0);
-            mm(r.as_mut(), cb.as_ref(), c.transpose(), 1.0);
-            for j in 0..n {
-                for i in 0..n {
-                    r[(i, j)] -= a[(i, j)];
-                }
-            }
-            mm(t1.as_mut(), r.as_ref(), c.as_ref(), 1.0);
-            mm(g.as_mut(), t1.as_ref(), b.transpose(), 2.0);
-            mm_add(g.as_mut(), r.transpose(), cb.as_ref(), 2.0);
-            // K = -2 Y^T G Y^T ; dL/dW = K - K^T
-            mm(t2.as_mut(), y.transpose(), g.as_ref(), 1.0);
+            ev.loss(a, c.as_ref());
+            // K = -2 Y H Y^T with H = C^T G; dL/dW = K - K^T
+            mm(t2.as_mut(), y.as_ref(), ev.ctg(), 1.0);
             mm(k.as_mut(), t2.as_ref(), y.transpose(), -2.0);
-            // Adam
+            // Adam, column by column on contiguous slices
             bt1 *= self.beta1;
             bt2 *= self.beta2;
             for j in 0..n {
-                for i in 0..n {
-                    let gw = k[(i, j)] - k[(j, i)];
-                    m1[(i, j)] = self.beta1 * m1[(i, j)] + (1.0 - self.beta1) * gw;
-                    m2[(i, j)] = self.beta2 * m2[(i, j)] + (1.0 - self.beta2) * gw * gw;
-                    let mh = m1[(i, j)] / (1.0 - bt1);
-                    let vh = m2[(i, j)] / (1.0 - bt2);
-                    w[(i, j)] -= self.lr * mh / (vh.sqrt() + self.eps);
+                for (i, g) in gw.col_as_slice_mut(j).iter_mut().enumerate() {
+                    *g = k[(i, j)] - k[(j, i)];
                 }
+            }
+            for j in 0..n {
+                simd(AdamStep {
+                    g: gw.col_as_slice(j),
+                    m1: m1.col_as_slice_mut(j),
+                    m2: m2.col_as_slice_mut(j),
+                    w: w.col_as_slice_mut(j),
+                    beta1: self.beta1,
+                    beta2: self.beta2,
+                    c1: 1.0 - bt1,
+                    c2: 1.0 - bt2,
+                    lr: self.lr,
+                    eps: self.eps,
+                });
             }
         }
         // the C of the final parameters
         cayley_into(&w, &mut ips, &mut inv, &mut y, &mut c);
         let loss = super::objective::loss(a, b, c.as_ref());
         (c, loss)
+    }
+}
+
+/// One Adam update of a column: `m1`, `m2` the moment estimates, `c1 = 1 - beta1^t`,
+/// `c2 = 1 - beta2^t` the bias corrections.
+struct AdamStep<'a> {
+    g: &'a [f64],
+    m1: &'a mut [f64],
+    m2: &'a mut [f64],
+    w: &'a mut [f64],
+    beta1: f64,
+    beta2: f64,
+    c1: f64,
+    c2: f64,
+    lr: f64,
+    eps: f64,
+}
+
+impl VectorOp for AdamStep<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn run(self) {
+        let (b1, b2) = (self.beta1, self.beta2);
+        for (((g, m1), m2), w) in self
+            .g
+            .iter()
+            .zip(self.m1.iter_mut())
+            .zip(self.m2.iter_mut())
+            .zip(self.w.iter_mut())
+        {
+            let u = b1 * *m1 + (1.0 - b1) * g;
+            let v = b2 * *m2 + (1.0 - b2) * g * g;
+            *m1 = u;
+            *m2 = v;
+            *w -= self.lr * (u / self.c1) / ((v / self.c2).sqrt() + self.eps);
+        }
     }
 }
 

@@ -8,15 +8,15 @@
 //!   `g = skew(C^T G)`, so that `d/dt L(C exp(t X)) = <g, X>` at `t = 0`.
 //!
 //! For orthogonal `C`, `C^T R C = B - C^T A C =: Rt`, so `L = ||Rt||^2` and
-//! `C^T G = 2 (Rt B^T + Rt^T B)`: four `n x n` products per evaluation instead of six.
+//! `C^T G = 2 (Rt B^T + Rt^T B) = 2 [Rt, Rt^T] [B^T; B]`: two `n x n` products for the loss
+//! and one `n x 2n` by `2n x n` product for the gradient.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::lu::partial_pivoting::{
-    factor::lu_in_place, factor::lu_in_place_scratch, inverse,
-};
+use faer::linalg::lu::partial_pivoting::{factor::lu_in_place, factor::lu_in_place_scratch};
 use faer::prelude::*;
 use faer::Par;
 
+use super::flat::Flat;
 use crate::linalg::mm;
 
 /// `||A - C B C^T||_F^2`, computed directly (accurate near 0).
@@ -64,57 +64,169 @@ pub fn riemannian_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, c: MatRef<'_,
     out
 }
 
-/// Workspace for repeated evaluations of `L` and its trivialized gradient at orthogonal `C`.
+/// Workspace for repeated evaluations of `L` and its trivialized gradient at orthogonal `C`,
+/// for one pair `(A, B)`.
 pub(crate) struct Evaluator {
     pub n: usize,
     ac: Mat<f64>,
     cac: Mat<f64>,
-    /// `Rt = B - C^T A C`
-    rt: Mat<f64>,
+    /// `[Rt, Rt^T]` with `Rt = B - C^T A C` (`n x 2n`)
+    rr: Mat<f64>,
+    /// `[B^T; B]` (`2n x n`), so that `Rt B^T + Rt^T B` is one product
+    bstack: Mat<f64>,
     t1: Mat<f64>,
 }
 
 impl Evaluator {
-    pub fn new(n: usize) -> Self {
+    pub fn new(b: MatRef<'_, f64>) -> Self {
+        let n = b.nrows();
+        let bstack = Mat::from_fn(
+            2 * n,
+            n,
+            |i, j| {
+                if i < n {
+                    b[(j, i)]
+                } else {
+                    b[(i - n, j)]
+                }
+            },
+        );
         Self {
             n,
             ac: Mat::zeros(n, n),
             cac: Mat::zeros(n, n),
-            rt: Mat::zeros(n, n),
+            rr: Mat::zeros(n, 2 * n),
+            bstack,
             t1: Mat::zeros(n, n),
         }
     }
 
     /// Loss at orthogonal `c`; leaves `Rt` in the workspace for [`Evaluator::gradient`].
-    pub fn loss(&mut self, a: &Mat<f64>, b: &Mat<f64>, c: &Mat<f64>) -> f64 {
-        mm(self.ac.as_mut(), a.as_ref(), c.as_ref(), 1.0);
+    pub fn loss(&mut self, a: MatRef<'_, f64>, c: MatRef<'_, f64>) -> f64 {
+        let n = self.n;
+        mm(self.ac.as_mut(), a, c, 1.0);
         mm(self.cac.as_mut(), c.transpose(), self.ac.as_ref(), 1.0);
         let mut s = 0.0;
-        for j in 0..self.n {
-            let (bc, cc, rc) = (
-                b.col_as_slice(j),
-                self.cac.col_as_slice(j),
-                self.rt.col_as_slice_mut(j),
-            );
-            for ((r, &x), &y) in rc.iter_mut().zip(bc).zip(cc) {
-                let d = x - y;
-                *r = d;
+        for j in 0..n {
+            for i in 0..n {
+                let d = self.bstack[(n + i, j)] - self.cac[(i, j)];
+                self.rr[(i, j)] = d;
+                self.rr[(j, n + i)] = d;
                 s += d * d;
             }
         }
         s
     }
 
-    /// Trivialized Riemannian gradient `g = skew(C^T G)` at the point of the last `loss` call.
-    pub fn gradient(&mut self, b: &Mat<f64>, g: &mut Mat<f64>) {
-        // C^T G = 2 (Rt B^T + Rt^T B)
-        mm(self.t1.as_mut(), self.rt.as_ref(), b.transpose(), 2.0);
-        crate::linalg::mm_add(self.t1.as_mut(), self.rt.transpose(), b.as_ref(), 2.0);
-        skew_into(&self.t1, g);
+    /// `C^T G` (`G` the Euclidean gradient) at the point of the last `loss` call:
+    /// `2 (Rt B^T + Rt^T B) = 2 [Rt, Rt^T] [B^T; B]`.
+    pub fn ctg(&mut self) -> MatRef<'_, f64> {
+        mm(
+            self.t1.as_mut(),
+            self.rr.as_ref(),
+            self.bstack.as_ref(),
+            2.0,
+        );
+        self.t1.as_ref()
+    }
+
+    /// Trivialized Riemannian gradient `g = skew(C^T G)` at the point of the last `loss` call,
+    /// packed (`sqrt(2)` times the entries above the diagonal, column by column).
+    pub fn gradient(&mut self, g: &mut [f64]) {
+        self.ctg();
+        // packed skew part: sqrt(2) (t_pq - t_qp) / 2
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let mut k = 0;
+        for q in 1..self.n {
+            for p in 0..q {
+                g[k] = h * (self.t1[(p, q)] - self.t1[(q, p)]);
+                k += 1;
+            }
+        }
     }
 }
 
-/// In-place inverse of small square matrices with a reusable LU workspace.
+/// The Cayley retraction `C -> C Cay(t X)`, `Cay(X) = (I - X/2)^-1 (I + X/2)`, by one LU
+/// factorization and a solve (no explicit inverse), in preallocated buffers.
+pub(crate) struct Retraction {
+    m: Mat<f64>,
+    rhs: Mat<f64>,
+    perm: Vec<usize>,
+    perm_inv: Vec<usize>,
+    mem: MemBuffer,
+}
+
+impl Retraction {
+    pub fn new(n: usize) -> Self {
+        let req =
+            lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default()).or(
+                faer::linalg::lu::partial_pivoting::solve::solve_transpose_in_place_scratch::<
+                    usize,
+                    f64,
+                >(n, n, Par::Seq),
+            );
+        Self {
+            m: Mat::zeros(n, n),
+            rhs: Mat::zeros(n, n),
+            perm: vec![0; n],
+            perm_inv: vec![0; n],
+            mem: MemBuffer::new(req),
+        }
+    }
+
+    /// `out = C Cay(t X) = 2 C M^-1 - C` with `M = I - t X / 2` (invertible for skew `X`:
+    /// its eigenvalues have real part 1). Returns `false` if the result is not finite.
+    pub fn retract(
+        &mut self,
+        c: MatRef<'_, f64>,
+        x: &Flat,
+        t: f64,
+        mut out: MatMut<'_, f64>,
+    ) -> bool {
+        let n = self.m.nrows();
+        let xs = x.as_slice();
+        for j in 0..n {
+            let col = self.m.col_as_slice_mut(j);
+            for (i, (u, v)) in col.iter_mut().zip(&xs[j * n..(j + 1) * n]).enumerate() {
+                *u = if i == j { 1.0 } else { 0.0 } - 0.5 * t * v;
+            }
+        }
+        self.rhs.copy_from(c.transpose());
+        let stack = MemStack::new(&mut self.mem);
+        let (_, perm) = lu_in_place(
+            self.m.as_mut(),
+            &mut self.perm,
+            &mut self.perm_inv,
+            Par::Seq,
+            stack,
+            default(),
+        );
+        for i in 0..n {
+            if self.m[(i, i)] == 0.0 {
+                return false;
+            }
+        }
+        // M^T Z^T = C^T gives Z = C M^-1
+        let stack = MemStack::new(&mut self.mem);
+        faer::linalg::lu::partial_pivoting::solve::solve_transpose_in_place(
+            self.m.as_ref(),
+            self.m.as_ref(),
+            perm,
+            self.rhs.as_mut(),
+            Par::Seq,
+            stack,
+        );
+        out.copy_from(self.rhs.transpose());
+        for j in 0..n {
+            for (u, v) in out.rb_mut().col_mut(j).iter_mut().zip(c.col(j).iter()) {
+                *u = 2.0 * *u - v;
+            }
+        }
+        out.rb().is_all_finite()
+    }
+}
+
+/// Solves with small square matrices, with a reusable LU workspace.
 pub(crate) struct Inverter {
     lu: Mat<f64>,
     perm: Vec<usize>,
@@ -124,8 +236,13 @@ pub(crate) struct Inverter {
 
 impl Inverter {
     pub fn new(n: usize) -> Self {
-        let req = lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default())
-            .or(inverse::inverse_scratch::<usize, f64>(n, Par::Seq));
+        let req = lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default()).or(
+            faer::linalg::lu::partial_pivoting::solve::solve_in_place_scratch::<usize, f64>(
+                n,
+                n,
+                Par::Seq,
+            ),
+        );
         Self {
             lu: Mat::zeros(n, n),
             perm: vec![0; n],
@@ -134,8 +251,8 @@ impl Inverter {
         }
     }
 
-    /// `out = src^-1`. Returns `false` if `src` is singular or the result is not finite.
-    pub fn invert(&mut self, src: MatRef<'_, f64>, mut out: MatMut<'_, f64>) -> bool {
+    /// `rhs <- src^-1 rhs`. Returns `false` if `src` is singular or the result is not finite.
+    pub fn solve(&mut self, src: MatRef<'_, f64>, mut rhs: MatMut<'_, f64>) -> bool {
         self.lu.copy_from(src);
         let stack = MemStack::new(&mut self.mem);
         let (_, perm) = lu_in_place(
@@ -153,91 +270,15 @@ impl Inverter {
             }
         }
         let stack = MemStack::new(&mut self.mem);
-        inverse::inverse(
-            out.rb_mut(),
+        faer::linalg::lu::partial_pivoting::solve::solve_in_place(
             self.lu.as_ref(),
             self.lu.as_ref(),
             perm,
+            rhs.rb_mut(),
             Par::Seq,
             stack,
         );
-        out.rb().is_all_finite()
-    }
-}
-
-/// Cayley retraction factor `Q = (I - X/2)^-1 (I + X/2) = 2 (I - X/2)^-1 - I` for skew `X`
-/// (always invertible: the eigenvalues of `I - X/2` have real part 1).
-pub(crate) fn cayley_half(
-    x: &Mat<f64>,
-    t: f64,
-    tmp: &mut Mat<f64>,
-    inv: &mut Inverter,
-    q: &mut Mat<f64>,
-) -> bool {
-    let n = x.nrows();
-    for j in 0..n {
-        for (u, v) in tmp.col_as_slice_mut(j).iter_mut().zip(x.col_as_slice(j)) {
-            *u = -0.5 * t * v;
-        }
-        tmp[(j, j)] += 1.0;
-    }
-    if !inv.invert(tmp.as_ref(), q.as_mut()) {
-        return false;
-    }
-    scale(q, 2.0);
-    for j in 0..n {
-        q[(j, j)] -= 1.0;
-    }
-    true
-}
-
-/// `g = (t - t^T) / 2`.
-pub(crate) fn skew_into(t: &Mat<f64>, g: &mut Mat<f64>) {
-    let n = t.nrows();
-    for j in 0..n {
-        let gc = g.col_as_slice_mut(j);
-        let tc = t.col_as_slice(j);
-        for i in 0..n {
-            gc[i] = 0.5 * (tc[i] - t.col_as_slice(i)[j]);
-        }
-    }
-}
-
-/// Frobenius inner product.
-pub(crate) fn dot(x: &Mat<f64>, y: &Mat<f64>) -> f64 {
-    // four accumulators so that the compiler can vectorize
-    let mut acc = [0.0f64; 4];
-    for j in 0..x.ncols() {
-        let (xs, ys) = (x.col_as_slice(j), y.col_as_slice(j));
-        let mut xc = xs.chunks_exact(4);
-        let mut yc = ys.chunks_exact(4);
-        for (a, b) in (&mut xc).zip(&mut yc) {
-            for k in 0..4 {
-                acc[k] += a[k] * b[k];
-            }
-        }
-        for (a, b) in xc.remainder().iter().zip(yc.remainder()) {
-            acc[0] += a * b;
-        }
-    }
-    (acc[0] + acc[1]) + (acc[2] + acc[3])
-}
-
-/// `y += a x`.
-pub(crate) fn axpy(y: &mut Mat<f64>, a: f64, x: &Mat<f64>) {
-    for j in 0..x.ncols() {
-        for (u, v) in y.col_as_slice_mut(j).iter_mut().zip(x.col_as_slice(j)) {
-            *u += a * v;
-        }
-    }
-}
-
-/// `y *= a`.
-pub(crate) fn scale(y: &mut Mat<f64>, a: f64) {
-    for j in 0..y.ncols() {
-        for u in y.col_as_slice_mut(j) {
-            *u *= a;
-        }
+        rhs.rb().is_all_finite()
     }
 }
 
@@ -292,18 +333,24 @@ pub(crate) fn cayley_into(
     y: &mut Mat<f64>,
     c: &mut Mat<f64>,
 ) -> bool {
+    // C solves (I + S) C = I - S; then Y = (I + C) / 2 (one LU and one solve, no inverse)
     let n = w.nrows();
     for j in 0..n {
         for i in 0..n {
-            ips[(i, j)] = if i == j { 1.0 } else { 0.0 } + w[(i, j)] - w[(j, i)];
+            let s = w[(i, j)] - w[(j, i)];
+            let e = if i == j { 1.0 } else { 0.0 };
+            ips[(i, j)] = e + s;
+            y[(i, j)] = e - s;
         }
     }
-    if !inv.invert(ips.as_ref(), y.as_mut()) {
+    if !inv.solve(ips.as_ref(), y.as_mut()) {
         return false;
     }
     for j in 0..n {
         for i in 0..n {
-            c[(i, j)] = 2.0 * y[(i, j)] - if i == j { 1.0 } else { 0.0 };
+            let cij = y[(i, j)];
+            c[(i, j)] = cij;
+            y[(i, j)] = 0.5 * (cij + if i == j { 1.0 } else { 0.0 });
         }
     }
     true
