@@ -402,7 +402,7 @@ fn acceptance_cayley_adam(n: usize) {
 
 /// The paper's method at the reference's settings is trapped in a local minimum on most seeds
 /// of this construction (measured: 0.12-0.20 rad at n = 10 on 3 of 4 seeds, 1.3e-4 on the
-/// fourth); the reference's own test passes with one fixed seed that cannot be reproduced
+/// fourth; 0.120 / 0.148 / 0.105 rad at n = 10 / 50 / 100 on the seeds below); the reference's own test passes with one fixed seed that cannot be reproduced
 /// here. Kept as the issue states it; `cayley_adam_reaches_acceptance_on_some_seed` below is
 /// the check that runs in CI.
 #[test]
@@ -412,13 +412,13 @@ fn acceptance_cayley_adam_n10() {
 }
 
 #[test]
-#[ignore = "slow (several seconds); run with --ignored, timed in the `solvers` bench"]
+#[ignore = "slow (2 s), and trapped at 0.15 rad on this seed like n = 10; see acceptance_cayley_adam_n10"]
 fn acceptance_cayley_adam_n50() {
     acceptance_cayley_adam(50);
 }
 
 #[test]
-#[ignore = "slow (tens of seconds); run with --ignored, timed in the `solvers` bench"]
+#[ignore = "slow (13 s), and trapped at 0.11 rad on this seed like n = 10; see acceptance_cayley_adam_n10"]
 fn acceptance_cayley_adam_n100() {
     acceptance_cayley_adam(100);
 }
@@ -630,15 +630,27 @@ fn default_never_worse_than_cayley_adam() {
 }
 
 /// The objective has many local minima for pairs that are not conjugate; a best-of-20 of
-/// independent random starts often finds a deeper one than the default's start set
-/// (measured: 10 of 16 pairs at n = 10..30, by 3e-3 to 2e-2 in loss; all pairs at n <= 8 pass).
+/// independent random starts sometimes finds a deeper one than the default's portfolio
+/// (measured: 5 of 16 pairs, all at n = 20..30, by 5e-4 to 8e-3 in loss; every pair at
+/// n <= 15 passes, see `default_never_worse_than_twenty_random_starts_up_to_15`).
 /// Kept as the issue states it, ignored in CI; see docs/solvers.md.
 #[test]
-#[ignore = "non-convex: the default's start set does not dominate 20 independent random starts for n >= 10"]
+#[ignore = "non-convex: at n = 20..30 the default's portfolio does not dominate 20 independent random starts"]
 fn default_never_worse_than_twenty_random_starts() {
+    never_worse_than_twenty_random_starts(&QUALITY_SIZES);
+}
+
+/// What holds in CI: for n <= 15 the default (which runs up to 16 random starts of its own
+/// there) is never above the best of 20 independent random starts by more than 1e-9.
+#[test]
+fn default_never_worse_than_twenty_random_starts_up_to_15() {
+    never_worse_than_twenty_random_starts(&[5, 8, 10, 12, 15]);
+}
+
+fn never_worse_than_twenty_random_starts(sizes: &[usize]) {
     let mut failures = Vec::new();
     let mut count = 0;
-    for &n in &QUALITY_SIZES {
+    for &n in sizes {
         for k in 0..2u64 {
             let seed = 9000 + 10 * n as u64 + k;
             let (a, b) = random_pair(seed, n);
