@@ -15,8 +15,8 @@ use crate::linalg::mm;
 /// two coordinates (the reflection restart), and keeps the better `C`.
 ///
 /// The gradient is analytic: `G = dL/dC`, `K = -(I + S)^-T G (I + C)^T`, `dL/dW = K - K^T`.
-/// Using `(I + C) = 2 (I + S)^-1`, one inverse `Y = (I + S)^-1` per iteration gives both
-/// `C = 2Y - I` and `K = -2 Y^T G Y^T = -2 Y (C^T G) Y^T`.
+/// Per iteration, one LU solve gives `C` from `(I + S) C = I - S`; then `Y = (I + S)^-1 =
+/// (I + C) / 2` and `K = -2 Y^T G Y^T = -2 Y (C^T G) Y^T`.
 ///
 /// Defaults: 1,000 iterations at learning rate 0.01 (the settings of the reference cases);
 /// [`CayleyAdam::reference`] gives `SimilarityTransformDist`'s defaults (200, 0.01) and
@@ -118,9 +118,10 @@ impl CayleyAdam {
 
     /// One run of Adam from `W = 0`; returns `(C, final loss)`.
     ///
-    /// Per iteration: one inverse `Y = (I + S)^-1`, `C = 2Y - I`, the loss and `H = C^T G` in
-    /// the rotated frame (three products, see [`super::objective`]), and
-    /// `K = -2 Y^T G Y^T = -2 Y H Y^T` (because `Y^T C = Y`): five `n x n` products in all.
+    /// Per iteration: one LU solve for `C`, `Y = (I + C) / 2`, the loss and `H = C^T G` in the
+    /// rotated frame (two `n x n` products and one `n x 2n` by `2n x n`, see
+    /// [`super::objective`]), and `K = -2 Y^T G Y^T = -2 Y H Y^T` (because `Y^T C = Y`): the
+    /// work of six `n x n` products.
     fn run(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> (Mat<f64>, f64) {
         let n = a.nrows();
         let z = || Mat::<f64>::zeros(n, n);

@@ -20,8 +20,8 @@ use crate::linalg::mm;
 /// Tangent vectors are represented in the Lie algebra (skew matrices `X`, the point moves as
 /// `C -> C Cay(t X)` with `Cay(X) = (I - X/2)^-1 (I + X/2)`); the gradient there is
 /// `skew(C^T G)`; curvature pairs are kept in that algebra (left-trivialized transport).
-/// For `n <= 40` the steps are preconditioned by the Gauss–Newton matrix of the objective
-/// ([`Preconditioner`]), which cuts the iterations four- to fivefold on the ill-conditioned
+/// By default ([`Preconditioner::Auto`]) the steps are preconditioned for `n <= 40` by the
+/// Gauss–Newton matrix of the objective, which cuts the iterations four- to fivefold on the ill-conditioned
 /// operators DMD produces. An Armijo backtracking line search guarantees descent. A local run
 /// stops when the gradient norm falls below `max(grad_tol, rtol * sqrt(loss))`, when no step
 /// lowers the loss, or at `max_iters`.
@@ -42,11 +42,15 @@ use crate::linalg::mm;
 /// 3. every start runs to the exploration tolerance `explore_rtol`; the best is polished to
 ///    `grad_rtol`; optional perturbation hops follow.
 ///
-/// The best point wins; [`SolverReport::starts`] lists every start's outcome. Results do not
-/// depend on the number of threads.
+/// The best point wins; [`SolverReport::starts`] lists every start's outcome (the winner's
+/// with its polish). Results do not depend on the number of threads. They can depend, in the
+/// last bits, on which starts share a batch (one direction is preconditioned by a one-vector
+/// solve, several by a four-vector one), so changing `n_random` or `n_signed` can move other
+/// starts slightly, and [`RiemannianLbfgs::solve_from`] need not reproduce a portfolio start
+/// bit for bit.
 ///
-/// Defaults: `n_signed = 2`, `n_random` from 16 at `n <= 7` down to 1 from `n = 30` (seven
-/// starts in all there), `explore_rtol = 1e-3`,
+/// Defaults: `n_signed = 2`, `n_random` from 16 at `n <= 10` down to 2 at `n = 30` (eight
+/// starts in all there) and 1 from `n = 43`, `explore_rtol = 1e-3`,
 /// `grad_rtol = 1e-7`, `grad_tol = 1e-12`, `max_iters = 2000`, `memory = 8`, `seed = 0`,
 /// no paper start, no hops, [`Preconditioner::Auto`].
 ///
@@ -69,6 +73,7 @@ pub struct RiemannianLbfgs {
     explore_rtol: f64,
     memory: usize,
     n_random: Option<usize>,
+    min_random: usize,
     seed: u64,
     bound_tol: f64,
     time_limit: Option<Duration>,
@@ -89,6 +94,7 @@ impl Default for RiemannianLbfgs {
             explore_rtol: 1e-3,
             memory: 8,
             n_random: None,
+            min_random: 0,
             seed: 0,
             bound_tol: 1e-10,
             time_limit: None,
@@ -103,9 +109,10 @@ impl Default for RiemannianLbfgs {
 }
 
 impl RiemannianLbfgs {
-    /// A wider search: 8 symmetric-part alignments, 8 random starts, the paper's solver as a
-    /// start (so never worse than Cayley + Adam at the reference's settings) and 4 hops.
-    /// About four times slower than the default on pairs that are not conjugate.
+    /// A wider search: 8 symmetric-part alignments, at least 8 random starts (more where the
+    /// default rule gives more), the paper's solver as a start (so never worse than
+    /// Cayley + Adam at the reference's settings) and 4 hops. Two to three and a half times
+    /// slower than the default on pairs that are not conjugate.
     ///
     /// # Example
     /// ```
@@ -120,7 +127,7 @@ impl RiemannianLbfgs {
     pub fn thorough() -> Self {
         Self {
             n_signed: 8,
-            n_random: Some(8),
+            min_random: 8,
             n_hops: 4,
             paper_start: Some(super::CayleyAdam::default()),
             ..Self::default()
@@ -154,15 +161,15 @@ impl RiemannianLbfgs {
         self.explore_rtol = rtol;
         self
     }
-    /// Number of curvature pairs kept (default 8).
+    /// Number of curvature pairs kept (default 8; 1 to 1024).
     #[must_use]
     pub fn memory(mut self, m: usize) -> Self {
         self.memory = m;
         self
     }
-    /// Number of seeded Haar-random starts (default: `ceil(900 / n^2)` clamped to `1..=16`,
-    /// so that small problems, where a start costs little, get more of them: 16 at `n <= 7`,
-    /// 9 at `n = 10`, 3 at `n = 20`, 1 from `n = 30`).
+    /// Number of seeded Haar-random starts (default: `ceil(1800 / n^2)` clamped to `1..=16`,
+    /// so that small problems, where a start costs little, get more of them: 16 at `n <= 10`,
+    /// 5 at `n = 20`, 2 at `n = 30`, 1 from `n = 43`).
     #[must_use]
     pub fn n_random(mut self, k: usize) -> Self {
         self.n_random = Some(k);
@@ -170,8 +177,12 @@ impl RiemannianLbfgs {
     }
 
     fn random_starts(&self, n: usize) -> usize {
-        self.n_random
-            .unwrap_or_else(|| 900usize.div_ceil((n * n).max(1)).clamp(1, 16))
+        self.n_random.unwrap_or_else(|| {
+            1800usize
+                .div_ceil((n * n).max(1))
+                .clamp(1, 16)
+                .max(self.min_random)
+        })
     }
     /// Seed of the random starts (default 0).
     #[must_use]
@@ -255,7 +266,7 @@ impl RiemannianLbfgs {
         }
         let pc = self.gauss_newton(b);
         let mut ws = Workspace::new(b, self.memory, pc.as_ref());
-        let deadline = self.time_limit.map(|d| Instant::now() + d);
+        let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
         let run = self.local(a, c0, &mut ws, deadline, self.max_iters, self.grad_rtol);
         let gn = super::grad_norm_at(a, b, run.c.as_ref());
         let outcome = StartOutcome {
@@ -303,8 +314,11 @@ impl RiemannianLbfgs {
         if !(self.bound_tol >= 0.0) {
             return Err(DsaError::param("bound_tol", "must be >= 0"));
         }
-        if self.memory == 0 {
-            return Err(DsaError::param("memory", "must be at least 1"));
+        if self.memory == 0 || self.memory > 1024 {
+            return Err(DsaError::param(
+                "memory",
+                format!("must be between 1 and 1024, got {}", self.memory),
+            ));
         }
         Ok(())
     }
@@ -353,6 +367,9 @@ impl RiemannianLbfgs {
         let mut since_reortho = vec![0usize; k];
         let mut active = vec![false; k];
         let mut gnorm = vec![0.0; k];
+        // a run whose preconditioned step failed without curvature pairs tries plain steepest
+        // descent once before it stagnates
+        let mut plain = vec![false; k];
         let mut scratch = Vec::new();
         for (l, ws) in wss.iter_mut().enumerate().take(k) {
             ws.c.copy_from(c0s[l]);
@@ -393,8 +410,8 @@ impl RiemannianLbfgs {
             if let Some(pc) = pc {
                 let mut ds: Vec<&mut [f64]> = wss
                     .iter_mut()
-                    .zip(&active)
-                    .filter(|(_, &on)| on)
+                    .zip(active.iter().zip(&plain))
+                    .filter(|(_, (&on, &pl))| on && !pl)
                     .map(|(w, _)| w.d.as_mut_slice())
                     .collect();
                 pc.apply(&mut ds, &mut scratch);
@@ -415,9 +432,19 @@ impl RiemannianLbfgs {
                 } else {
                     (1.0 / gn).min(1.0)
                 };
+                // a run meant to stay local takes at most a rotation of MAX_FIRST_STEP radians
+                // (Frobenius norm of the skew step) before it has curvature pairs: a
+                // preconditioned step along a nearly flat direction would jump to another basin
+                if ws.cap_first && !have_memory {
+                    let dn = dot(&ws.d, &ws.d).sqrt();
+                    if t * dn > MAX_FIRST_STEP {
+                        t = MAX_FIRST_STEP / dn;
+                    }
+                }
                 let mut dg = dot(&ws.d, &ws.g);
-                if !(dg < 0.0) {
-                    // cannot happen for a positive definite H; steepest descent
+                if !(dg < 0.0) || plain[l] {
+                    // steepest descent: after a failed preconditioned step, or if the direction
+                    // is not one of descent (cannot happen for a positive definite H)
                     ws.hist_len = 0;
                     ws.hist_start = 0;
                     ws.d.copy_from_slice(&ws.g);
@@ -450,11 +477,14 @@ impl RiemannianLbfgs {
                         // retry without the curvature pairs
                         ws.hist_len = 0;
                         ws.hist_start = 0;
+                    } else if pc.is_some() && !plain[l] {
+                        plain[l] = true;
                     } else {
                         term[l] = Some(Termination::Stagnated);
                     }
                     continue;
                 }
+                plain[l] = false;
                 std::mem::swap(&mut ws.c, &mut ws.c_new);
                 ws.ev.gradient(&mut ws.g_new);
                 // curvature pair: s = t d, y = g_new - g
@@ -503,6 +533,9 @@ struct LocalRun {
 
 /// All buffers of a solve, allocated once. Tangent vectors are packed skew matrices.
 struct Workspace<'p> {
+    /// Cap the first step of a run (no curvature pairs yet) at `MAX_FIRST_STEP`: for runs meant
+    /// to stay in their start's basin (the spectral start, refinements, the polish).
+    cap_first: bool,
     ev: Evaluator,
     retraction: Retraction,
     pc: Option<&'p GaussNewton>,
@@ -527,6 +560,7 @@ impl<'p> Workspace<'p> {
         let p = packed_len(n);
         let z = || Mat::<f64>::zeros(n, n);
         Self {
+            cap_first: false,
             ev: Evaluator::new(b),
             retraction: Retraction::new(n),
             pc,
@@ -619,6 +653,14 @@ impl<'p> Workspace<'p> {
     }
 }
 
+/// Largest first step of a run meant to stay local, in radians (Frobenius norm of the skew
+/// generator `t X` of the step `C -> C Cay(t X)`).
+const MAX_FIRST_STEP: f64 = 0.1;
+
+/// Sign patterns of the symmetric-part alignment generated and checked for an exact start
+/// (the best `n_signed` of them by loss are run).
+const SIGNED_SCREEN: usize = 16;
+
 impl OrthogonalSolver for RiemannianLbfgs {
     fn name(&self) -> &'static str {
         "riemannian-lbfgs"
@@ -630,7 +672,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
         }
         self.check()?;
         let n = a.nrows();
-        let deadline = self.time_limit.map(|d| Instant::now() + d);
+        let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
         let bound = crate::similarity::bounds::lower_bound(a, b)?.best();
         let explore = self.explore_rtol.max(self.grad_rtol);
         // Marks a run that met the certified bound; true when the whole solve should stop
@@ -650,24 +692,57 @@ impl OrthogonalSolver for RiemannianLbfgs {
         };
         let mut outcomes: Vec<StartOutcome> = Vec::new();
 
-        // Phase 1: the spectral alignment start (the identity without it); exact for conjugate
-        // and near-conjugate pairs, and then the bound certifies it.
+        // Phase 0: the structured starts. Each is exact for some conjugate pairs (the spectral
+        // ones for distinct eigenvalues, a sign pattern of the symmetric-part alignment for
+        // distinct eigenvalues of the symmetric part, which covers repeated and defective
+        // spectra); a start that already meets the bound ends the solve.
         let spectral = if self.spectral_start {
             starts::spectral_alignment(a, b)?
         } else {
             None
         };
-        let (first, c0) = match spectral {
-            Some(c) => (Start::Spectral, c),
-            None => (Start::Identity, Mat::identity(n, n)),
+        let spectral_t = if self.spectral_start {
+            // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
+            starts::spectral_alignment(a.transpose(), b.transpose())?
+        } else {
+            None
         };
-        // exact conjugates: the start itself meets the bound, no preconditioner needed
-        let l0 = super::objective::loss(a, b, c0.as_ref());
-        if l0.max(0.0).sqrt() - bound <= self.bound_tol {
-            let gn = super::grad_norm_at(a, b, c0.as_ref());
+        let mut signed: Vec<(f64, usize, Mat<f64>)> =
+            starts::signed_symmetric_alignments(a, b, self.n_signed.max(SIGNED_SCREEN), self.seed)?
+                .into_iter()
+                .enumerate()
+                .map(|(k, c)| (super::objective::loss(a, b, c.as_ref()), k, c))
+                .collect();
+        signed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
+        let mut checks: Vec<(f64, Start, MatRef<'_, f64>)> = Vec::new();
+        if let Some(c) = &spectral {
+            checks.push((
+                super::objective::loss(a, b, c.as_ref()),
+                Start::Spectral,
+                c.as_ref(),
+            ));
+        }
+        if let Some(c) = &spectral_t {
+            checks.push((
+                super::objective::loss(a, b, c.as_ref()),
+                Start::SpectralTransposed,
+                c.as_ref(),
+            ));
+        }
+        if let Some((l, k, c)) = signed.first() {
+            checks.push((*l, Start::SignedSymmetric(*k), c.as_ref()));
+        }
+        // the lowest certified loss (the first of equals)
+        let exact = checks
+            .into_iter()
+            .filter(|(l, _, _)| l.max(0.0).sqrt() - bound <= self.bound_tol)
+            .reduce(|x, y| if y.0 < x.0 { y } else { x });
+        if let Some((l0, first, c0)) = exact {
+            // exact conjugates: no iteration and no preconditioner needed
+            let gn = super::grad_norm_at(a, b, c0);
             super::check_loss(l0)?;
             return Ok(SolverOutput {
-                c: c0,
+                c: c0.to_owned(),
                 loss: l0,
                 report: SolverReport {
                     solver: self.name(),
@@ -685,13 +760,23 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 },
             });
         }
+
+        // Phase 1: the spectral alignment start (the identity without it); for near-conjugate
+        // pairs it converges to the optimum, and then the bound certifies it.
+        let (first, c0) = match spectral {
+            Some(c) => (Start::Spectral, c),
+            None => (Start::Identity, Mat::identity(n, n)),
+        };
         let pc = self.gauss_newton(b);
         let mut ws = Workspace::new(b, self.memory, pc.as_ref());
+        ws.cap_first = true;
         let mut run = self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore);
+        ws.cap_first = false;
         let mut total_iters = run.iters;
         let mut done = settle(&mut run);
         outcomes.push(outcome(&run, first));
-        let mut best = (run, first);
+        // the best run, its start, and its index in `outcomes`
+        let mut best = (run, first, 0);
 
         // Phase 2: the rest of the portfolio, in parallel.
         if !done {
@@ -699,15 +784,13 @@ impl OrthogonalSolver for RiemannianLbfgs {
             if first != Start::Identity {
                 candidates.push((Start::Identity, Mat::identity(n, n)));
             }
-            if self.spectral_start {
-                // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
-                if let Some(c) = starts::spectral_alignment(a.transpose(), b.transpose())? {
-                    candidates.push((Start::SpectralTransposed, c));
-                }
+            if let Some(c) = spectral_t {
+                candidates.push((Start::SpectralTransposed, c));
             }
             candidates.push((Start::Reflection, starts::reflection(n)));
-            let signed = starts::signed_symmetric_alignments(a, b, self.n_signed, self.seed)?;
-            let mut signed = signed.into_iter().enumerate();
+            // the sign patterns with the lowest loss at the start
+            signed.truncate(self.n_signed);
+            let mut signed = signed.into_iter().map(|(_, k, c)| (k, c));
             let mut random = 0;
             let n_random = self.random_starts(n);
             loop {
@@ -730,9 +813,11 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .as_ref()
                 .map(|p| p.solve(a, b))
                 .transpose()?;
-            // batches of four (the preconditioner's width), in parallel
-            let mut runs: Vec<(Start, LocalRun)> = candidates
-                .par_chunks(4)
+            // With the preconditioner: batches of four (its width) advanced in lockstep;
+            // without: one start per task. Batches run in parallel.
+            let width = if pc.is_some() { 4 } else { 1 };
+            let mut runs: Vec<(Start, LocalRun, usize)> = candidates
+                .par_chunks(width)
                 .flat_map_iter(|batch| {
                     let mut wss: Vec<Workspace<'_>> = batch
                         .iter()
@@ -743,15 +828,17 @@ impl OrthogonalSolver for RiemannianLbfgs {
                         self.local_batch(a, &c0s, &mut wss, deadline, self.max_iters, explore);
                     batch
                         .iter()
-                        .map(|(start, _)| *start)
                         .zip(runs)
+                        .map(|((start, _), run)| (*start, run, 0))
                         .collect::<Vec<_>>()
                 })
                 .collect();
             if let Some(out) = paper {
                 // the paper's answer refined by L-BFGS (which only descends): never worse
-                // than Cayley + Adam at these settings
+                // than Cayley + Adam at these settings; its Adam iterations are reported in its
+                // outcome but not counted against `max_iters`
                 let mut ws = Workspace::new(b, self.memory, pc.as_ref());
+                ws.cap_first = true;
                 let mut run = self.local(
                     a,
                     out.c.as_ref(),
@@ -760,37 +847,48 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     self.max_iters,
                     explore,
                 );
-                run.iters += out.report.iterations;
                 if out.loss < run.loss {
                     run.c = out.c;
                     run.loss = out.loss;
                 }
-                runs.push((Start::Paper, run));
+                runs.push((Start::Paper, run, out.report.iterations));
             }
-            for (start, mut run) in runs {
+            for (start, mut run, adam) in runs {
                 total_iters += run.iters;
                 done |= settle(&mut run);
-                outcomes.push(outcome(&run, start));
+                let mut o = outcome(&run, start);
+                o.iterations += adam;
+                outcomes.push(o);
                 if run.loss < best.0.loss {
-                    best = (run, start);
+                    best = (run, start, outcomes.len() - 1);
                 }
             }
         }
 
         // Phase 3: polish the winner to the final tolerance, then hops.
-        let polish = |best: &mut (LocalRun, Start), ws: &mut Workspace<'_>, total: &mut usize| {
+        let polish = |best: &mut (LocalRun, Start, usize),
+                      ws: &mut Workspace<'_>,
+                      outcomes: &mut [StartOutcome],
+                      total: &mut usize| {
             let left = self.max_iters.saturating_sub(best.0.iters);
+            ws.cap_first = true;
             let mut run = self.local(a, best.0.c.as_ref(), ws, deadline, left, self.grad_rtol);
+            ws.cap_first = false;
             *total += run.iters;
             run.iters += best.0.iters;
             let done = settle(&mut run);
             if run.loss <= best.0.loss {
+                if let Some(o) = outcomes.get_mut(best.2) {
+                    o.loss = run.loss;
+                    o.iterations += run.iters - best.0.iters;
+                    o.termination = run.term;
+                }
                 best.0 = run;
             }
             done
         };
         if !done && explore > self.grad_rtol && best.0.term == Termination::GradientTolerance {
-            done = polish(&mut best, &mut ws, &mut total_iters);
+            done = polish(&mut best, &mut ws, &mut outcomes, &mut total_iters);
         }
         for h in 0..self.n_hops {
             if done {
@@ -811,24 +909,37 @@ impl OrthogonalSolver for RiemannianLbfgs {
             done = settle(&mut run);
             outcomes.push(outcome(&run, Start::Hop(h)));
             if run.loss < best.0.loss {
-                best = (run, Start::Hop(h));
-                if !done && explore > self.grad_rtol {
-                    done = polish(&mut best, &mut ws, &mut total_iters);
+                let polish_it =
+                    !done && explore > self.grad_rtol && run.term == Termination::GradientTolerance;
+                best = (run, Start::Hop(h), outcomes.len() - 1);
+                if polish_it {
+                    done = polish(&mut best, &mut ws, &mut outcomes, &mut total_iters);
                 }
             }
         }
-        let (run, start) = best;
+        let (run, start, _) = best;
         let loss = super::objective::loss(a, b, run.c.as_ref());
         let gn = super::grad_norm_at(a, b, run.c.as_ref());
         super::check_loss(loss)?;
+        let mut term = run.term;
+        if term == Termination::GradientTolerance
+            && gn > 2.0 * self.grad_tol.max(self.grad_rtol * loss.max(0.0).sqrt())
+        {
+            // the winner met only the exploration tolerance: the polish was cut short
+            term = if deadline.is_some_and(|d| Instant::now() >= d) {
+                Termination::TimeLimit
+            } else {
+                Termination::MaxIterations
+            };
+        }
         Ok(SolverOutput {
             c: run.c,
             loss,
             report: SolverReport {
                 solver: self.name(),
                 iterations: total_iters,
-                termination: run.term,
-                converged: converged(run.term, gn),
+                termination: term,
+                converged: converged(term, gn),
                 grad_norm: gn,
                 best_start: start,
                 starts: outcomes,

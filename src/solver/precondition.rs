@@ -15,7 +15,7 @@
 //!
 //! The operators of DMD fits have clustered eigenvalues, which makes the Hessian ill-conditioned
 //! (condition numbers in the hundreds on the reference's pairwise anchor at `n = 30`); `P + mu I`
-//! brings that to about 10, and L-BFGS with `H_0 = (P + mu I)^-1` needs four to five times fewer
+//! brings that to about 13, and L-BFGS with `H_0 = (P + mu I)^-1` needs four to five times fewer
 //! iterations. The price is a dense Cholesky factorization of size `n (n - 1) / 2` per solve and
 //! two triangular solves per iteration, which pays off for small `n` only.
 
