@@ -290,6 +290,37 @@ impl RiemannianLbfgs {
         })
     }
 
+    /// The output for a start that meets the bound: no iteration needed.
+    fn exact(
+        &self,
+        a: MatRef<'_, f64>,
+        b: MatRef<'_, f64>,
+        c: Mat<f64>,
+        loss: f64,
+        start: Start,
+    ) -> Result<SolverOutput> {
+        let gn = super::grad_norm_at(a, b, c.as_ref());
+        super::check_loss(loss)?;
+        Ok(SolverOutput {
+            c,
+            loss,
+            report: SolverReport {
+                solver: self.name(),
+                iterations: 0,
+                termination: Termination::LowerBoundReached,
+                converged: true,
+                grad_norm: gn,
+                best_start: start,
+                starts: vec![StartOutcome {
+                    start,
+                    loss,
+                    iterations: 0,
+                    termination: Termination::LowerBoundReached,
+                }],
+            },
+        })
+    }
+
     fn gauss_newton(&self, b: MatRef<'_, f64>) -> Option<GaussNewton> {
         if self.preconditioner.uses_gauss_newton(b.nrows()) {
             GaussNewton::new(b)
@@ -692,21 +723,36 @@ impl OrthogonalSolver for RiemannianLbfgs {
         };
         let mut outcomes: Vec<StartOutcome> = Vec::new();
 
-        // Phase 0: the structured starts. Each is exact for some conjugate pairs (the spectral
-        // ones for distinct eigenvalues, a sign pattern of the symmetric-part alignment for
-        // distinct eigenvalues of the symmetric part, which covers repeated and defective
-        // spectra); a start that already meets the bound ends the solve.
+        // Phase 0: the structured starts, in order of cost. Each is exact for some conjugate
+        // pairs (the spectral ones for distinct eigenvalues, a sign pattern of the
+        // symmetric-part alignment for distinct eigenvalues of the symmetric part, which covers
+        // repeated and defective spectra); the first that already meets the bound ends the
+        // solve, with no iteration and no preconditioner.
+        let certified = |c: &Mat<f64>| {
+            let l = super::objective::loss(a, b, c.as_ref());
+            (l.max(0.0).sqrt() - bound <= self.bound_tol).then_some(l)
+        };
         let spectral = if self.spectral_start {
             starts::spectral_alignment(a, b)?
         } else {
             None
         };
+        if let Some(c) = &spectral {
+            if let Some(l) = certified(c) {
+                return self.exact(a, b, c.clone(), l, Start::Spectral);
+            }
+        }
         let spectral_t = if self.spectral_start {
             // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
             starts::spectral_alignment(a.transpose(), b.transpose())?
         } else {
             None
         };
+        if let Some(c) = &spectral_t {
+            if let Some(l) = certified(c) {
+                return self.exact(a, b, c.clone(), l, Start::SpectralTransposed);
+            }
+        }
         let mut signed: Vec<(f64, usize, Mat<f64>)> =
             starts::signed_symmetric_alignments(a, b, self.n_signed.max(SIGNED_SCREEN), self.seed)?
                 .into_iter()
@@ -714,51 +760,10 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .map(|(k, c)| (super::objective::loss(a, b, c.as_ref()), k, c))
                 .collect();
         signed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
-        let mut checks: Vec<(f64, Start, MatRef<'_, f64>)> = Vec::new();
-        if let Some(c) = &spectral {
-            checks.push((
-                super::objective::loss(a, b, c.as_ref()),
-                Start::Spectral,
-                c.as_ref(),
-            ));
-        }
-        if let Some(c) = &spectral_t {
-            checks.push((
-                super::objective::loss(a, b, c.as_ref()),
-                Start::SpectralTransposed,
-                c.as_ref(),
-            ));
-        }
         if let Some((l, k, c)) = signed.first() {
-            checks.push((*l, Start::SignedSymmetric(*k), c.as_ref()));
-        }
-        // the lowest certified loss (the first of equals)
-        let exact = checks
-            .into_iter()
-            .filter(|(l, _, _)| l.max(0.0).sqrt() - bound <= self.bound_tol)
-            .reduce(|x, y| if y.0 < x.0 { y } else { x });
-        if let Some((l0, first, c0)) = exact {
-            // exact conjugates: no iteration and no preconditioner needed
-            let gn = super::grad_norm_at(a, b, c0);
-            super::check_loss(l0)?;
-            return Ok(SolverOutput {
-                c: c0.to_owned(),
-                loss: l0,
-                report: SolverReport {
-                    solver: self.name(),
-                    iterations: 0,
-                    termination: Termination::LowerBoundReached,
-                    converged: true,
-                    grad_norm: gn,
-                    best_start: first,
-                    starts: vec![StartOutcome {
-                        start: first,
-                        loss: l0,
-                        iterations: 0,
-                        termination: Termination::LowerBoundReached,
-                    }],
-                },
-            });
+            if l.max(0.0).sqrt() - bound <= self.bound_tol {
+                return self.exact(a, b, c.clone(), *l, Start::SignedSymmetric(*k));
+            }
         }
 
         // Phase 1: the spectral alignment start (the identity without it); for near-conjugate
