@@ -21,21 +21,25 @@ use crate::linalg::mm;
 /// `C -> C Cay(t X)` with `Cay(X) = (I - X/2)^-1 (I + X/2)`); the gradient there is
 /// `skew(C^T G)`; curvature pairs are kept in that algebra (left-trivialized transport).
 /// By default ([`Preconditioner::Auto`]) the steps are preconditioned for `n <= 40` by the
-/// Gauss–Newton matrix of the objective, which cuts the iterations four- to fivefold on the ill-conditioned
-/// operators DMD produces. An Armijo backtracking line search guarantees descent. A local run
-/// stops when the gradient norm falls below `max(grad_tol, rtol * sqrt(loss))`, when no step
-/// lowers the loss, or at `max_iters`.
+/// Gauss–Newton matrix of the objective, which cuts the iterations four- to fivefold on the
+/// ill-conditioned operators DMD produces. An Armijo backtracking line search guarantees
+/// descent. A local run stops when the gradient norm falls below
+/// `max(grad_tol, rtol * sqrt(loss))`, when no step lowers the loss, or at `max_iters`.
 ///
 /// The objective is not convex: two operators that are not conjugate have many local minima of
 /// similar depth (on the reference's pairwise anchor, each start ends in the best basin found
 /// by any start on only 5–15% of the pairs). The solver therefore runs a portfolio of starts:
 ///
-/// 1. the spectral alignment start (spec §4.1); for conjugate and near-conjugate pairs it
-///    reaches the global optimum, certified when the distance meets the lower bound (to
-///    `bound_tol`), and the solve stops there;
-/// 2. otherwise, in parallel (rayon), the identity, the spectral start of the transposed pair,
-///    a reflection, then alternately `n_signed` symmetric-part alignments `U_A D U_B^T` (exact
-///    for the symmetric parts, with sign patterns `D` chosen to align the skew parts) and
+/// 0. the spectral alignment start (spec §4.1), the spectral start of the transposed pair and
+///    sixteen sign patterns `D` of the symmetric-part alignment `U_A D U_B^T` are checked, in
+///    that order, against the certified lower bound: for conjugate pairs one of them is
+///    usually exact (the spectral ones for distinct eigenvalues, a sign pattern for distinct
+///    eigenvalues of the symmetric part), and the solve stops there without iterating;
+/// 1. the spectral start runs (its first step capped at 0.1 rad so that it stays in its
+///    basin); for near-conjugate pairs it reaches the global optimum, certified when the
+///    distance meets the bound (to `bound_tol`), and the solve stops there;
+/// 2. otherwise, in parallel batches, the identity, the transposed spectral start, a
+///    reflection, then alternately the `n_signed` sign patterns with the lowest loss and
 ///    `n_random` seeded Haar-random starts; optionally the paper's solver
 ///    ([`RiemannianLbfgs::paper_start`]) refined by L-BFGS, which makes the result never worse
 ///    than Cayley + Adam's;
