@@ -51,16 +51,26 @@ pub(crate) struct ThinSvd {
 }
 
 pub(crate) fn thin_svd(a: MatRef<'_, f64>) -> Result<ThinSvd> {
+    svd_parts(a, true)
+}
+
+/// The thin SVD; without `want_u`, `U` is not computed and left `m x 0`.
+fn svd_parts(a: MatRef<'_, f64>, want_u: bool) -> Result<ThinSvd> {
     use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
     let (m, n) = a.shape();
     let k = m.min(n);
     let mut s = Diag::<f64>::zeros(k);
-    let mut u = Mat::<f64>::zeros(m, k);
+    let mut u = want_u.then(|| Mat::<f64>::zeros(m, k));
     let mut v = Mat::<f64>::zeros(n, k);
+    let u_kind = if want_u {
+        ComputeSvdVectors::Thin
+    } else {
+        ComputeSvdVectors::No
+    };
     let mut mem = MemBuffer::new(svd_scratch::<f64>(
         m,
         n,
-        ComputeSvdVectors::Thin,
+        u_kind,
         ComputeSvdVectors::Thin,
         SEQ,
         default(),
@@ -68,13 +78,14 @@ pub(crate) fn thin_svd(a: MatRef<'_, f64>) -> Result<ThinSvd> {
     svd(
         a,
         s.as_mut(),
-        Some(u.as_mut()),
+        u.as_mut().map(|u| u.as_mut()),
         Some(v.as_mut()),
         SEQ,
         MemStack::new(&mut mem),
         default(),
     )?;
     let mut s: Vec<f64> = s.column_vector().iter().copied().collect();
+    let mut u = u.unwrap_or_else(|| Mat::zeros(m, 0));
     sort_descending(&mut s, &mut [&mut u, &mut v]);
     Ok(ThinSvd { u, s, v })
 }
@@ -90,7 +101,8 @@ fn sort_descending(s: &mut [f64], factors: &mut [&mut Mat<f64>]) {
     order.sort_by(|&i, &j| s[j].total_cmp(&s[i]));
     let sorted: Vec<f64> = order.iter().map(|&i| s[i]).collect();
     s.copy_from_slice(&sorted);
-    for f in factors.iter_mut() {
+    // a factor that was not computed (0 columns) has nothing to permute
+    for f in factors.iter_mut().filter(|f| f.ncols() >= order.len()) {
         let g = Mat::from_fn(f.nrows(), order.len(), |r, c| f[(r, order[c])]);
         f.as_mut().subcols_mut(0, order.len()).copy_from(g.as_ref());
     }
@@ -103,31 +115,8 @@ fn sort_descending(s: &mut [f64], factors: &mut [&mut Mat<f64>]) {
 /// factor; skipping `U` skips applying the `m x n` Householder sequence to it, which is most of
 /// the cost of a thin SVD when `m >> n`.
 pub(crate) fn svd_values_right(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>)> {
-    use faer::linalg::svd::{svd, svd_scratch, ComputeSvdVectors};
-    let (m, n) = a.shape();
-    let k = m.min(n);
-    let mut s = Diag::<f64>::zeros(k);
-    let mut v = Mat::<f64>::zeros(n, k);
-    let mut mem = MemBuffer::new(svd_scratch::<f64>(
-        m,
-        n,
-        ComputeSvdVectors::No,
-        ComputeSvdVectors::Thin,
-        SEQ,
-        default(),
-    ));
-    svd(
-        a,
-        s.as_mut(),
-        None,
-        Some(v.as_mut()),
-        SEQ,
-        MemStack::new(&mut mem),
-        default(),
-    )?;
-    let mut s: Vec<f64> = s.column_vector().iter().copied().collect();
-    sort_descending(&mut s, &mut [&mut v]);
-    Ok((s, v))
+    let svd = svd_parts(a, false)?;
+    Ok((svd.s, svd.v))
 }
 
 /// Loss of orthonormality of the columns of `v`: `max_ij |(V^T V - I)_ij|` (one triangle of

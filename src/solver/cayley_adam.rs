@@ -3,7 +3,7 @@
 use faer::prelude::*;
 
 use super::flat::{simd, VectorOp};
-use super::objective::{cayley_into, Evaluator, Inverter};
+use super::objective::{cayley_into, Evaluator, Lu};
 use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
 use crate::error::{DsaError, Result};
 use crate::linalg::mm;
@@ -127,7 +127,7 @@ impl CayleyAdam {
         let z = || Mat::<f64>::zeros(n, n);
         let (mut w, mut m1, mut m2) = (z(), z(), z());
         let (mut ips, mut y, mut c, mut t2, mut k, mut gw) = (z(), z(), z(), z(), z(), z());
-        let mut inv = Inverter::new(n);
+        let mut inv = Lu::new(n);
         let mut ev = Evaluator::new(b);
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;

@@ -2,7 +2,7 @@
 
 use faer::prelude::*;
 
-use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
+use super::{OrthogonalSolver, SolverOutput, Start, Termination};
 use crate::error::Result;
 
 /// `C = U_A U_B^T` from the eigenvectors of the symmetric parts, sorted alike: the exact
@@ -36,25 +36,16 @@ impl OrthogonalSolver for SymmetricClosedForm {
         }
         let c = super::starts::symmetric_alignment(a, b)?;
         let loss = super::objective::loss(a, b, c.as_ref());
-        let gn = super::grad_norm_at(a, b, c.as_ref());
-        super::check_loss(loss)?;
-        Ok(SolverOutput {
+        SolverOutput::one_start(
+            self.name(),
+            a,
+            b,
             c,
             loss,
-            report: SolverReport {
-                solver: self.name(),
-                iterations: 0,
-                termination: Termination::ClosedForm,
-                converged: gn <= 1e-8,
-                grad_norm: gn,
-                best_start: Start::ClosedForm,
-                starts: vec![StartOutcome {
-                    start: Start::ClosedForm,
-                    loss,
-                    iterations: 0,
-                    termination: Termination::ClosedForm,
-                }],
-            },
-        })
+            Start::ClosedForm,
+            0,
+            Termination::ClosedForm,
+            |gn| gn <= 1e-8,
+        )
     }
 }

@@ -245,7 +245,8 @@ impl RiemannianLbfgs {
         self.spectral_start = on;
         self
     }
-    /// Only the given random starts, none of the structured ones: for benchmarking and tests.
+    /// One local run from the given start `c0`, none of the portfolio's: for benchmarking and
+    /// tests.
     ///
     /// # Errors
     /// As [`OrthogonalSolver::solve`].
@@ -272,26 +273,18 @@ impl RiemannianLbfgs {
         let mut ws = Workspace::new(b, self.memory, pc.as_ref());
         let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
         let run = self.local(a, c0, &mut ws, deadline, self.max_iters, self.grad_rtol);
-        let gn = super::grad_norm_at(a, b, run.c.as_ref());
-        let outcome = StartOutcome {
-            start: Start::Given,
-            loss: run.loss,
-            iterations: run.iters,
-            termination: run.term,
-        };
-        Ok(SolverOutput {
-            loss: super::objective::loss(a, b, run.c.as_ref()),
-            report: SolverReport {
-                solver: self.name(),
-                iterations: run.iters,
-                termination: run.term,
-                converged: converged(run.term, gn),
-                grad_norm: gn,
-                best_start: Start::Given,
-                starts: vec![outcome],
-            },
-            c: run.c,
-        })
+        let loss = super::objective::loss(a, b, run.c.as_ref());
+        SolverOutput::one_start(
+            self.name(),
+            a,
+            b,
+            run.c,
+            loss,
+            Start::Given,
+            run.iters,
+            run.term,
+            |gn| converged(run.term, gn),
+        )
     }
 
     /// The output for a start that meets the bound: no iteration needed.
@@ -303,26 +296,17 @@ impl RiemannianLbfgs {
         loss: f64,
         start: Start,
     ) -> Result<SolverOutput> {
-        let gn = super::grad_norm_at(a, b, c.as_ref());
-        super::check_loss(loss)?;
-        Ok(SolverOutput {
+        SolverOutput::one_start(
+            self.name(),
+            a,
+            b,
             c,
             loss,
-            report: SolverReport {
-                solver: self.name(),
-                iterations: 0,
-                termination: Termination::LowerBoundReached,
-                converged: true,
-                grad_norm: gn,
-                best_start: start,
-                starts: vec![StartOutcome {
-                    start,
-                    loss,
-                    iterations: 0,
-                    termination: Termination::LowerBoundReached,
-                }],
-            },
-        })
+            start,
+            0,
+            Termination::LowerBoundReached,
+            |_| true,
+        )
     }
 
     fn gauss_newton(&self, b: MatRef<'_, f64>) -> Option<GaussNewton> {
@@ -443,13 +427,12 @@ impl RiemannianLbfgs {
             }
             // H_0: the preconditioner on all directions at once, or the usual scaling
             if let Some(pc) = pc {
-                let mut ds: Vec<&mut [f64]> = wss
+                let ds = wss
                     .iter_mut()
                     .zip(active.iter().zip(&plain))
                     .filter(|(_, (&on, &pl))| on && !pl)
-                    .map(|(w, _)| w.d.as_mut_slice())
-                    .collect();
-                pc.apply(&mut ds, &mut scratch);
+                    .map(|(w, _)| w.d.as_mut_slice());
+                pc.apply(ds, &mut scratch);
             }
             for l in 0..k {
                 if !active[l] {
@@ -664,7 +647,8 @@ impl<'p> Workspace<'p> {
             self.hist_len -= 1;
             i
         };
-        combine(&mut self.s[i], t, &self.d, 0.0, &self.d);
+        self.s[i].copy_from_slice(&self.d);
+        scale(&mut self.s[i], t);
         combine(&mut self.y[i], 1.0, &self.g_new, -1.0, &self.g);
         let sy = dot(&self.s[i], &self.y[i]);
         let ns = dot(&self.s[i], &self.s[i]).sqrt();
@@ -712,8 +696,9 @@ impl OrthogonalSolver for RiemannianLbfgs {
         let explore = self.explore_rtol.max(self.grad_rtol);
         // Marks a run that met the certified bound; true when the whole solve should stop
         // (global optimum certified, or out of time).
+        let meets_bound = |loss: f64| loss.max(0.0).sqrt() - bound <= self.bound_tol;
         let settle = |run: &mut LocalRun| -> bool {
-            if run.loss.max(0.0).sqrt() - bound <= self.bound_tol {
+            if meets_bound(run.loss) {
                 run.term = Termination::LowerBoundReached;
                 return true;
             }
@@ -734,7 +719,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
         // solve, with no iteration and no preconditioner.
         let certified = |c: &Mat<f64>| {
             let l = super::objective::loss(a, b, c.as_ref());
-            (l.max(0.0).sqrt() - bound <= self.bound_tol).then_some(l)
+            meets_bound(l).then_some(l)
         };
         let spectral = if self.spectral_start {
             starts::spectral_alignment(a, b)?
@@ -765,7 +750,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .collect();
         signed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         if let Some((l, k, c)) = signed.first() {
-            if l.max(0.0).sqrt() - bound <= self.bound_tol {
+            if meets_bound(*l) {
                 return self.exact(a, b, c.clone(), *l, Start::SignedSymmetric(*k));
             }
         }

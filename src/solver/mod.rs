@@ -112,6 +112,44 @@ pub struct SolverOutput {
     pub report: SolverReport,
 }
 
+impl SolverOutput {
+    /// The output of a solve that ran from one start and ended at `c` with `loss`:
+    /// `converged` decides from the final Riemannian gradient norm.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn one_start(
+        solver: &'static str,
+        a: MatRef<'_, f64>,
+        b: MatRef<'_, f64>,
+        c: Mat<f64>,
+        loss: f64,
+        start: Start,
+        iterations: usize,
+        termination: Termination,
+        converged: impl FnOnce(f64) -> bool,
+    ) -> Result<Self> {
+        let grad_norm = grad_norm_at(a, b, c.as_ref());
+        check_loss(loss)?;
+        Ok(Self {
+            c,
+            loss,
+            report: SolverReport {
+                solver,
+                iterations,
+                termination,
+                converged: converged(grad_norm),
+                grad_norm,
+                best_start: start,
+                starts: vec![StartOutcome {
+                    start,
+                    loss,
+                    iterations,
+                    termination,
+                }],
+            },
+        })
+    }
+}
+
 /// Why a solver stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Termination {

@@ -149,28 +149,15 @@ impl Evaluator {
 /// The Cayley retraction `C -> C Cay(t X)`, `Cay(X) = (I - X/2)^-1 (I + X/2)`, by one LU
 /// factorization and a solve (no explicit inverse), in preallocated buffers.
 pub(crate) struct Retraction {
-    m: Mat<f64>,
+    lu: Lu,
     rhs: Mat<f64>,
-    perm: Vec<usize>,
-    perm_inv: Vec<usize>,
-    mem: MemBuffer,
 }
 
 impl Retraction {
     pub fn new(n: usize) -> Self {
-        let req =
-            lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default()).or(
-                faer::linalg::lu::partial_pivoting::solve::solve_transpose_in_place_scratch::<
-                    usize,
-                    f64,
-                >(n, n, Par::Seq),
-            );
         Self {
-            m: Mat::zeros(n, n),
+            lu: Lu::new(n),
             rhs: Mat::zeros(n, n),
-            perm: vec![0; n],
-            perm_inv: vec![0; n],
-            mem: MemBuffer::new(req),
         }
     }
 
@@ -183,39 +170,20 @@ impl Retraction {
         t: f64,
         mut out: MatMut<'_, f64>,
     ) -> bool {
-        let n = self.m.nrows();
+        let n = self.rhs.nrows();
         let xs = x.as_slice();
+        let m = self.lu.matrix_mut();
         for j in 0..n {
-            let col = self.m.col_as_slice_mut(j);
+            let col = m.col_as_slice_mut(j);
             for (i, (u, v)) in col.iter_mut().zip(&xs[j * n..(j + 1) * n]).enumerate() {
                 *u = if i == j { 1.0 } else { 0.0 } - 0.5 * t * v;
             }
         }
-        self.rhs.copy_from(c.transpose());
-        let stack = MemStack::new(&mut self.mem);
-        let (_, perm) = lu_in_place(
-            self.m.as_mut(),
-            &mut self.perm,
-            &mut self.perm_inv,
-            Par::Seq,
-            stack,
-            default(),
-        );
-        for i in 0..n {
-            if self.m[(i, i)] == 0.0 {
-                return false;
-            }
-        }
         // M^T Z^T = C^T gives Z = C M^-1
-        let stack = MemStack::new(&mut self.mem);
-        faer::linalg::lu::partial_pivoting::solve::solve_transpose_in_place(
-            self.m.as_ref(),
-            self.m.as_ref(),
-            perm,
-            self.rhs.as_mut(),
-            Par::Seq,
-            stack,
-        );
+        self.rhs.copy_from(c.transpose());
+        if !self.lu.solve_stored(self.rhs.as_mut(), true) {
+            return false;
+        }
         out.copy_from(self.rhs.transpose());
         for j in 0..n {
             for (u, v) in out.rb_mut().col_mut(j).iter_mut().zip(c.col(j).iter()) {
@@ -227,22 +195,25 @@ impl Retraction {
 }
 
 /// Solves with small square matrices, with a reusable LU workspace.
-pub(crate) struct Inverter {
+pub(crate) struct Lu {
     lu: Mat<f64>,
     perm: Vec<usize>,
     perm_inv: Vec<usize>,
     mem: MemBuffer,
 }
 
-impl Inverter {
+impl Lu {
     pub fn new(n: usize) -> Self {
-        let req = lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default()).or(
-            faer::linalg::lu::partial_pivoting::solve::solve_in_place_scratch::<usize, f64>(
+        use faer::linalg::lu::partial_pivoting::solve::{
+            solve_in_place_scratch, solve_transpose_in_place_scratch,
+        };
+        let req = lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default())
+            .or(solve_in_place_scratch::<usize, f64>(n, n, Par::Seq))
+            .or(solve_transpose_in_place_scratch::<usize, f64>(
                 n,
                 n,
                 Par::Seq,
-            ),
-        );
+            ));
         Self {
             lu: Mat::zeros(n, n),
             perm: vec![0; n],
@@ -251,9 +222,22 @@ impl Inverter {
         }
     }
 
+    /// The matrix [`Lu::solve_stored`] factorizes: write it here.
+    pub fn matrix_mut(&mut self) -> &mut Mat<f64> {
+        &mut self.lu
+    }
+
     /// `rhs <- src^-1 rhs`. Returns `false` if `src` is singular or the result is not finite.
-    pub fn solve(&mut self, src: MatRef<'_, f64>, mut rhs: MatMut<'_, f64>) -> bool {
+    pub fn solve(&mut self, src: MatRef<'_, f64>, rhs: MatMut<'_, f64>) -> bool {
         self.lu.copy_from(src);
+        self.solve_stored(rhs, false)
+    }
+
+    /// `rhs <- M^-1 rhs` (or `M^-T rhs` when `transpose`) for the matrix `M` written through
+    /// [`Lu::matrix_mut`], which is overwritten by its factors. Returns `false` if `M` is
+    /// singular or the result is not finite.
+    pub fn solve_stored(&mut self, mut rhs: MatMut<'_, f64>, transpose: bool) -> bool {
+        use faer::linalg::lu::partial_pivoting::solve::{solve_in_place, solve_transpose_in_place};
         let stack = MemStack::new(&mut self.mem);
         let (_, perm) = lu_in_place(
             self.lu.as_mut(),
@@ -264,20 +248,16 @@ impl Inverter {
             default(),
         );
         let n = self.lu.nrows();
-        for i in 0..n {
-            if self.lu[(i, i)] == 0.0 {
-                return false;
-            }
+        if (0..n).any(|i| self.lu[(i, i)] == 0.0) {
+            return false;
         }
         let stack = MemStack::new(&mut self.mem);
-        faer::linalg::lu::partial_pivoting::solve::solve_in_place(
-            self.lu.as_ref(),
-            self.lu.as_ref(),
-            perm,
-            rhs.rb_mut(),
-            Par::Seq,
-            stack,
-        );
+        let f = self.lu.as_ref();
+        if transpose {
+            solve_transpose_in_place(f, f, perm, rhs.rb_mut(), Par::Seq, stack);
+        } else {
+            solve_in_place(f, f, perm, rhs.rb_mut(), Par::Seq, stack);
+        }
         rhs.rb().is_all_finite()
     }
 }
@@ -288,13 +268,7 @@ impl Inverter {
 pub fn cayley(w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
     let (mut ips, mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n), Mat::zeros(n, n));
-    if !cayley_into(
-        &w.to_owned(),
-        &mut ips,
-        &mut Inverter::new(n),
-        &mut y,
-        &mut c,
-    ) {
+    if !cayley_into(&w.to_owned(), &mut ips, &mut Lu::new(n), &mut y, &mut c) {
         return Mat::from_fn(n, n, |_, _| f64::NAN);
     }
     c
@@ -305,13 +279,7 @@ pub fn cayley(w: MatRef<'_, f64>) -> Mat<f64> {
 pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
     let (mut ips, mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n), Mat::zeros(n, n));
-    if !cayley_into(
-        &w.to_owned(),
-        &mut ips,
-        &mut Inverter::new(n),
-        &mut y,
-        &mut c,
-    ) {
+    if !cayley_into(&w.to_owned(), &mut ips, &mut Lu::new(n), &mut y, &mut c) {
         return Mat::from_fn(n, n, |_, _| f64::NAN);
     }
     let g = euclidean_gradient(a, b, c.as_ref());
@@ -329,7 +297,7 @@ pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64
 pub(crate) fn cayley_into(
     w: &Mat<f64>,
     ips: &mut Mat<f64>,
-    inv: &mut Inverter,
+    inv: &mut Lu,
     y: &mut Mat<f64>,
     c: &mut Mat<f64>,
 ) -> bool {

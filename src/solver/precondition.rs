@@ -106,22 +106,32 @@ impl GaussNewton {
     /// faster per vector. `scratch` is reused between calls. A single vector takes a
     /// one-vector path (rounding may differ in the last bits from the batched one; which path a
     /// run takes is fixed by the algorithm, not by timing or threads).
-    pub fn apply(&self, vs: &mut [&mut [f64]], scratch: &mut Vec<f64>) {
+    pub fn apply<'v>(&self, vs: impl IntoIterator<Item = &'v mut [f64]>, scratch: &mut Vec<f64>) {
         let m = self.m;
-        if let [v] = vs {
-            simd(CholeskySolveOne {
-                m,
-                rows: &self.rows,
-                cols: &self.packed,
-                v,
-            });
-            return;
-        }
-        scratch.resize(WIDTH * m, 0.0);
-        for group in vs.chunks_mut(WIDTH) {
+        let mut vs = vs.into_iter().peekable();
+        let mut first = true;
+        while vs.peek().is_some() {
+            // the next group of up to WIDTH vectors, without allocating
+            let mut group: [Option<&mut [f64]>; WIDTH] = Default::default();
+            for slot in group.iter_mut() {
+                *slot = vs.next();
+            }
+            if first && group[1].is_none() {
+                if let Some(v) = group[0].take() {
+                    simd(CholeskySolveOne {
+                        m,
+                        rows: &self.rows,
+                        cols: &self.packed,
+                        v,
+                    });
+                }
+                return;
+            }
+            first = false;
+            scratch.resize(WIDTH * m, 0.0);
             for i in 0..m {
-                for r in 0..WIDTH {
-                    scratch[WIDTH * i + r] = group.get(r).map_or(0.0, |v| v[i]);
+                for (r, v) in group.iter().enumerate() {
+                    scratch[WIDTH * i + r] = v.as_ref().map_or(0.0, |v| v[i]);
                 }
             }
             simd(CholeskySolve {
@@ -131,8 +141,10 @@ impl GaussNewton {
                 z: scratch,
             });
             for (r, v) in group.iter_mut().enumerate() {
-                for i in 0..m {
-                    v[i] = scratch[WIDTH * i + r];
+                if let Some(v) = v {
+                    for i in 0..m {
+                        v[i] = scratch[WIDTH * i + r];
+                    }
                 }
             }
         }
@@ -276,13 +288,13 @@ mod tests {
         let v: Vec<f64> = (0..m).map(|k| (k as f64 * 0.9).cos()).collect();
         let mut w = v.clone();
         let mut other: Vec<f64> = v.iter().map(|x| 2.0 * x).collect();
-        pc.apply(&mut [&mut w, &mut other], &mut Vec::new());
+        pc.apply([w.as_mut_slice(), other.as_mut_slice()], &mut Vec::new());
         // the same arithmetic for each vector of a batch, so linear up to rounding
         for (x, y) in other.iter().zip(&w) {
             assert!((x - 2.0 * y).abs() < 1e-12 * (1.0 + y.abs()));
         }
         let mut alone = v.clone();
-        pc.apply(&mut [&mut alone], &mut Vec::new());
+        pc.apply([alone.as_mut_slice()], &mut Vec::new());
         for (x, y) in alone.iter().zip(&w) {
             assert!((x - y).abs() < 1e-12 * (1.0 + y.abs()));
         }
