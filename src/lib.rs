@@ -29,8 +29,8 @@ pub use similarity::{
     SpectralComparison, SpectralDistance,
 };
 pub use solver::{
-    CayleyAdam, OrthogonalSolver, Preconditioner, RiemannianLbfgs, SolverOutput, SolverReport,
-    Start, StartOutcome, SymmetricClosedForm, Termination,
+    CayleyAdam, OrthogonalSolver, Preconditioner, PreparedOperator, RiemannianLbfgs, SolverOutput,
+    SolverReport, Start, StartOutcome, SymmetricClosedForm, Termination,
 };
 
 /// The README's examples, compiled and run as doc tests.

@@ -18,9 +18,9 @@ use dsa::solver::objective::{
     cayley, cayley_gradient, euclidean_gradient, loss, riemannian_gradient,
 };
 use dsa::{
-    c64, operator_distance, CayleyAdam, DsaError, LowerBound, OrthogonalSolver, Procrustes,
-    RiemannianLbfgs, Score, Similarity, SizeMismatch, SpectralDistance, SymmetricClosedForm,
-    Termination,
+    c64, operator_distance, CayleyAdam, DsaError, LowerBound, OrthogonalSolver, PreparedOperator,
+    Procrustes, RiemannianLbfgs, Score, Similarity, SizeMismatch, SpectralDistance,
+    SymmetricClosedForm, Termination,
 };
 use faer::linalg::solvers::DenseSolveCore;
 use faer::stats::prelude::Rng;
@@ -1055,4 +1055,92 @@ fn cayley_adam_reaches_acceptance_on_some_seed() {
         best = best.min(adam.angular);
     }
     assert!(best < 2e-2, "Cayley+Adam never reached 2e-2: best {best:e}");
+}
+
+// ---------------------------------------------------------------------------------------------
+// prepared operators: the per-operator work cached across pairs
+
+/// A prepared comparison gives the same bits as an unprepared one, whether the operators'
+/// caches are fresh or were filled by other comparisons, and for padded sizes.
+#[test]
+fn prepared_comparisons_equal_unprepared_ones() {
+    let mut r = rng(4242);
+    for n in [3usize, 6, 12] {
+        let ops: Vec<Mat<f64>> = (0..3).map(|_| randn(&mut r, n, n) * 3.0).collect();
+        let prepared: Vec<PreparedOperator> = ops
+            .iter()
+            .map(|a| PreparedOperator::new(a.as_ref()).unwrap())
+            .collect();
+        let p = Procrustes::default();
+        // every ordered pair, so that each cache is first filled by a different pair
+        for (i, j) in [(0, 1), (2, 1), (1, 0), (0, 2), (2, 0), (1, 2)] {
+            let fresh = p.compare(ops[i].as_ref(), ops[j].as_ref()).unwrap();
+            let cached = p.compare_prepared(&prepared[i], &prepared[j]).unwrap();
+            assert_eq!(
+                fresh.angular.to_bits(),
+                cached.angular.to_bits(),
+                "n = {n}, ({i}, {j})"
+            );
+            assert_eq!(fresh.c, cached.c);
+            assert_eq!(fresh.lower_bound, cached.lower_bound);
+            assert_eq!(fresh.report.iterations, cached.report.iterations);
+        }
+        assert!((prepared[0].norm() - ops[0].norm_l2()).abs() < 1e-12 * ops[0].norm_l2());
+        assert!((prepared[0].matrix().norm_l2() - 1.0).abs() < 1e-14);
+    }
+    // different sizes: zero-padding on prepared operators as on plain ones
+    let a = randn(&mut r, 4, 4);
+    let b = randn(&mut r, 6, 6);
+    let (pa, pb) = (
+        PreparedOperator::new(a.as_ref()).unwrap(),
+        PreparedOperator::new(b.as_ref()).unwrap(),
+    );
+    let p = Procrustes::default().size_mismatch(SizeMismatch::ZeroPad);
+    let fresh = p.compare(a.as_ref(), b.as_ref()).unwrap();
+    let cached = p.compare_prepared(&pa, &pb).unwrap();
+    assert!(cached.padded);
+    assert_eq!(fresh.angular.to_bits(), cached.angular.to_bits());
+    assert!(matches!(
+        Procrustes::default().compare_prepared(&pa, &pb),
+        Err(DsaError::SizeMismatch { a: 4, b: 6 })
+    ));
+}
+
+#[test]
+fn preparing_a_bad_operator_is_an_error() {
+    let bad = [
+        Mat::<f64>::zeros(2, 3),
+        Mat::<f64>::zeros(0, 0),
+        Mat::from_fn(2, 2, |i, _| if i == 0 { f64::NAN } else { 1.0 }),
+        Mat::<f64>::zeros(3, 3),
+    ];
+    let errs: Vec<DsaError> = bad
+        .iter()
+        .map(|a| PreparedOperator::new(a.as_ref()).unwrap_err())
+        .collect();
+    assert!(
+        matches!(errs[0], DsaError::ShapeMismatch { .. }),
+        "{:?}",
+        errs[0]
+    );
+    assert!(
+        matches!(errs[1], DsaError::ShapeMismatch { .. }),
+        "{:?}",
+        errs[1]
+    );
+    assert!(
+        matches!(errs[2], DsaError::NonFinite { .. }),
+        "{:?}",
+        errs[2]
+    );
+    assert!(
+        matches!(errs[3], DsaError::Degenerate { .. }),
+        "{:?}",
+        errs[3]
+    );
+    // a huge operator normalizes without overflow, and its norm is reported
+    let big = Mat::from_fn(3, 3, |i, j| if i == j { 1e300 } else { 0.0 });
+    let p = PreparedOperator::new(big.as_ref()).unwrap();
+    assert!((p.norm() / (3f64.sqrt() * 1e300) - 1.0).abs() < 1e-14);
+    assert!((p.matrix()[(0, 0)] - 1.0 / 3f64.sqrt()).abs() < 1e-15);
 }

@@ -3,7 +3,7 @@
 use faer::prelude::*;
 
 use crate::error::Result;
-use crate::linalg;
+use crate::solver::PreparedOperator;
 
 /// Lower bounds that hold for every orthogonal `C`; the gap between a solver's distance and
 /// [`LowerBound::best`] bounds how far it can be from the global optimum.
@@ -93,18 +93,20 @@ fn l2_diff(x: &[f64], y: &[f64]) -> f64 {
 }
 
 pub(crate) fn lower_bound(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<LowerBound> {
-    let n = a.nrows();
-    let sa = linalg::singular_values(a)?;
-    let sb = linalg::singular_values(b)?;
-    let mirsky = l2_diff(&sa, &sb);
-    let la = linalg::sym_eigenvalues(a)?;
-    let lb = linalg::sym_eigenvalues(b)?;
-    let ak = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] - a[(j, i)]));
-    let bk = Mat::from_fn(n, n, |i, j| 0.5 * (b[(i, j)] - b[(j, i)]));
-    let ska = linalg::singular_values(ak.as_ref())?;
-    let skb = linalg::singular_values(bk.as_ref())?;
-    let sym = l2_diff(&la, &lb);
-    let skew = l2_diff(&ska, &skb);
+    lower_bound_prepared(
+        &PreparedOperator::as_given(a),
+        &PreparedOperator::as_given(b),
+    )
+}
+
+/// Both bounds from the operators' cached spectra.
+pub(crate) fn lower_bound_prepared(
+    a: &PreparedOperator,
+    b: &PreparedOperator,
+) -> Result<LowerBound> {
+    let mirsky = l2_diff(a.singular_values()?, b.singular_values()?);
+    let sym = l2_diff(&a.sym_eigen()?.0, &b.sym_eigen()?.0);
+    let skew = l2_diff(a.skew_singular_values()?, b.skew_singular_values()?);
     Ok(LowerBound {
         mirsky,
         sym_skew: (sym * sym + skew * skew).sqrt(),

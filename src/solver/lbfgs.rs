@@ -9,6 +9,7 @@ use super::flat::{axpy, combine, dot, scale, unpack_skew, Flat};
 use super::objective::{Evaluator, Retraction};
 use super::precondition::{packed_len, GaussNewton};
 use super::starts;
+use super::PreparedOperator;
 use super::{
     OrthogonalSolver, Preconditioner, SolverOutput, SolverReport, Start, StartOutcome, Termination,
 };
@@ -269,7 +270,10 @@ impl RiemannianLbfgs {
                 ),
             });
         }
-        let pc = self.gauss_newton(b);
+        let pc = self
+            .uses_gauss_newton(b.nrows())
+            .then(|| GaussNewton::new(b))
+            .flatten();
         let mut ws = Workspace::new(b, self.memory, pc.as_ref());
         let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
         let run = self.local(a, c0, &mut ws, deadline, self.max_iters, self.grad_rtol);
@@ -309,12 +313,8 @@ impl RiemannianLbfgs {
         )
     }
 
-    fn gauss_newton(&self, b: MatRef<'_, f64>) -> Option<GaussNewton> {
-        if self.preconditioner.uses_gauss_newton(b.nrows()) {
-            GaussNewton::new(b)
-        } else {
-            None
-        }
+    fn uses_gauss_newton(&self, n: usize) -> bool {
+        self.preconditioner.uses_gauss_newton(n)
     }
 
     fn check(&self) -> Result<()> {
@@ -686,13 +686,21 @@ impl OrthogonalSolver for RiemannianLbfgs {
     }
 
     fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
+        self.solve_prepared(
+            &PreparedOperator::as_given(a),
+            &PreparedOperator::as_given(b),
+        )
+    }
+
+    fn solve_prepared(&self, pa: &PreparedOperator, pb: &PreparedOperator) -> Result<SolverOutput> {
+        let (a, b) = (pa.matrix(), pb.matrix());
         if let Some(trivial) = super::validate(self.name(), a, b)? {
             return Ok(trivial);
         }
         self.check()?;
         let n = a.nrows();
         let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
-        let bound = crate::similarity::bounds::lower_bound(a, b)?.best();
+        let bound = crate::similarity::bounds::lower_bound_prepared(pa, pb)?.best();
         let explore = self.explore_rtol.max(self.grad_rtol);
         // Marks a run that met the certified bound; true when the whole solve should stop
         // (global optimum certified, or out of time).
@@ -722,7 +730,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
             meets_bound(l).then_some(l)
         };
         let spectral = if self.spectral_start {
-            starts::spectral_alignment(a, b)?
+            starts::spectral_alignment(pa, pb, false)?
         } else {
             None
         };
@@ -733,7 +741,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
         }
         let spectral_t = if self.spectral_start {
             // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
-            starts::spectral_alignment(a.transpose(), b.transpose())?
+            starts::spectral_alignment(pa, pb, true)?
         } else {
             None
         };
@@ -742,12 +750,16 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 return self.exact(a, b, c.clone(), l, Start::SpectralTransposed);
             }
         }
-        let mut signed: Vec<(f64, usize, Mat<f64>)> =
-            starts::signed_symmetric_alignments(a, b, self.n_signed.max(SIGNED_SCREEN), self.seed)?
-                .into_iter()
-                .enumerate()
-                .map(|(k, c)| (super::objective::loss(a, b, c.as_ref()), k, c))
-                .collect();
+        let mut signed: Vec<(f64, usize, Mat<f64>)> = starts::signed_symmetric_alignments(
+            pa,
+            pb,
+            self.n_signed.max(SIGNED_SCREEN),
+            self.seed,
+        )?
+        .into_iter()
+        .enumerate()
+        .map(|(k, c)| (super::objective::loss(a, b, c.as_ref()), k, c))
+        .collect();
         signed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         if let Some((l, k, c)) = signed.first() {
             if meets_bound(*l) {
@@ -761,8 +773,16 @@ impl OrthogonalSolver for RiemannianLbfgs {
             Some(c) => (Start::Spectral, c),
             None => (Start::Identity, Mat::identity(n, n)),
         };
-        let pc = self.gauss_newton(b);
-        let mut ws = Workspace::new(b, self.memory, pc.as_ref());
+        let own_pc;
+        let pc = match self.uses_gauss_newton(n).then(|| pb.gauss_newton()) {
+            None => None,
+            Some(Ok(cached)) => cached,
+            Some(Err(())) => {
+                own_pc = GaussNewton::new(b);
+                own_pc.as_ref()
+            }
+        };
+        let mut ws = Workspace::new(b, self.memory, pc);
         ws.cap_first = true;
         let mut run = self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore);
         ws.cap_first = false;
@@ -815,7 +835,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .flat_map_iter(|batch| {
                     let mut wss: Vec<Workspace<'_>> = batch
                         .iter()
-                        .map(|_| Workspace::new(b, self.memory, pc.as_ref()))
+                        .map(|_| Workspace::new(b, self.memory, pc))
                         .collect();
                     let c0s: Vec<MatRef<'_, f64>> = batch.iter().map(|(_, c)| c.as_ref()).collect();
                     let runs =
@@ -831,7 +851,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 // the paper's answer refined by L-BFGS (which only descends): never worse
                 // than Cayley + Adam at these settings; its Adam iterations are reported in its
                 // outcome but not counted against `max_iters`
-                let mut ws = Workspace::new(b, self.memory, pc.as_ref());
+                let mut ws = Workspace::new(b, self.memory, pc);
                 ws.cap_first = true;
                 let mut run = self.local(
                     a,

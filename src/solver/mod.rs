@@ -20,11 +20,13 @@ mod lbfgs;
 /// The objective, its gradients and the Cayley map, public for tests and custom solvers.
 pub mod objective;
 mod precondition;
+mod prepared;
 pub(crate) mod starts;
 
 pub use cayley_adam::CayleyAdam;
 pub use closed_form::SymmetricClosedForm;
 pub use lbfgs::RiemannianLbfgs;
+pub use prepared::PreparedOperator;
 
 /// How [`RiemannianLbfgs`] scales its steps.
 ///
@@ -96,6 +98,17 @@ pub trait OrthogonalSolver: fmt::Debug + Send + Sync {
     /// # Errors
     /// A decomposition that does not converge ([`crate::DsaError::NoConvergence`]).
     fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput>;
+
+    /// [`OrthogonalSolver::solve`] on prepared operators, whose cached per-operator work
+    /// (spectra, eigenvectors, preconditioner) a solver may reuse. The default ignores the
+    /// cache and calls `solve` on [`PreparedOperator::matrix`]; the result must be the same as
+    /// `solve`'s on those matrices.
+    ///
+    /// # Errors
+    /// As [`OrthogonalSolver::solve`].
+    fn solve_prepared(&self, a: &PreparedOperator, b: &PreparedOperator) -> Result<SolverOutput> {
+        self.solve(a.matrix(), b.matrix())
+    }
 
     /// A short name for reports and benchmarks.
     fn name(&self) -> &'static str;

@@ -119,9 +119,13 @@ impl GaussNewton {
         // condition number is at most m / 1e-4, within what a single-precision Cholesky
         // factorization handles); in double precision if that fails
         let pscale = pow2_floor(max_diag + mu);
-        let (inv, scale) = match invert_spd::<f32>(
-            Mat::from_fn(m, m, |i, j| if i >= j { (l[(i, j)] / pscale) as f32 } else { 0.0 }),
-        ) {
+        let (inv, scale) = match invert_spd::<f32>(Mat::from_fn(m, m, |i, j| {
+            if i >= j {
+                (l[(i, j)] / pscale) as f32
+            } else {
+                0.0
+            }
+        })) {
             Some((inv, biggest)) => {
                 let s = pow2_floor(biggest as f64);
                 let inv = Mat::<f32>::from_fn(m, m, |i, j| {
@@ -201,7 +205,9 @@ impl GaussNewton {
 /// The inverse of the symmetric positive definite matrix whose lower triangle is `l` (the lower
 /// triangle of the result is filled), with its largest entry in absolute value; `None` if a
 /// pivot is not positive or an entry is not finite.
-fn invert_spd<T: faer::traits::RealField + Copy + Into<f64>>(mut l: Mat<T>) -> Option<(Mat<T>, f64)> {
+fn invert_spd<T: faer::traits::RealField + Copy + Into<f64>>(
+    mut l: Mat<T>,
+) -> Option<(Mat<T>, f64)> {
     let m = l.nrows();
     let mut mem = MemBuffer::new(StackReq::any_of(&[
         cholesky_in_place_scratch::<T>(m, Par::Seq, default()),
@@ -269,7 +275,10 @@ mod tests {
         let v: Vec<f64> = (0..m).map(|k| (k as f64 * 0.9).cos()).collect();
         let mut w = v.clone();
         let mut other: Vec<f64> = v.iter().map(|x| 2.0 * x).collect();
-        pc.apply([w.as_mut_slice(), other.as_mut_slice()], &mut Scratch::default());
+        pc.apply(
+            [w.as_mut_slice(), other.as_mut_slice()],
+            &mut Scratch::default(),
+        );
         // the same arithmetic for each vector of a batch, and scaling by a power of two is
         // exact: linear to the last bit for 2 v
         for (x, y) in other.iter().zip(&w) {

@@ -6,6 +6,7 @@ use faer::Par;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
+use super::PreparedOperator;
 use crate::linalg::{self, c64};
 
 /// `diag(-1, 1, ..., 1)`.
@@ -97,16 +98,20 @@ pub(crate) fn symmetric_alignment(
 
 /// The spectral alignment start (spec §4.1). Returns `None` when the eigenvectors are too
 /// ill-conditioned to use (e.g. a defective operator).
+///
+/// `transposed`: the alignment of the transposed pair `(A^T, B^T)`, another start for the same
+/// loss (`||A - C B C^T|| = ||A^T - C B^T C^T||`).
 pub(crate) fn spectral_alignment(
-    a: MatRef<'_, f64>,
-    b: MatRef<'_, f64>,
+    a: &PreparedOperator,
+    b: &PreparedOperator,
+    transposed: bool,
 ) -> crate::Result<Option<Mat<f64>>> {
-    let n = a.nrows();
+    let n = a.size();
     if n == 0 {
         return Ok(None);
     }
-    let (la, va) = linalg::eigen(a)?;
-    let (lb, wb) = linalg::eigen(b)?;
+    let (la, va) = a.eigen(transposed)?;
+    let (lb, wb) = b.eigen(transposed)?;
     // match eigenvalues: cost |l_i - m_j|
     let cost: Vec<f64> = (0..n)
         .flat_map(|i| (0..n).map(move |j| (i, j)))
@@ -261,14 +266,15 @@ pub(crate) fn random_skew(n: usize, seed: u64, k: usize) -> Mat<f64> {
 /// `sum_ij W_ij d_i d_j`, `W = (U_A^T A_k U_A) .* (U_B^T B_k U_B)`, by greedy single flips from
 /// `k` seeded sign vectors (the first all ones). Distinct local maxima only.
 pub(crate) fn signed_symmetric_alignments(
-    a: MatRef<'_, f64>,
-    b: MatRef<'_, f64>,
+    pa: &PreparedOperator,
+    pb: &PreparedOperator,
     k: usize,
     seed: u64,
 ) -> crate::Result<Vec<Mat<f64>>> {
+    let (a, b) = (pa.matrix(), pb.matrix());
     let n = a.nrows();
-    let (_, ua) = linalg::sym_eigen(a)?;
-    let (_, ub) = linalg::sym_eigen(b)?;
+    let (_, ua) = pa.sym_eigen()?;
+    let (_, ub) = pb.sym_eigen()?;
     let ak = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] - a[(j, i)]));
     let bk = Mat::from_fn(n, n, |i, j| 0.5 * (b[(i, j)] - b[(j, i)]));
     let at = linalg::mul(

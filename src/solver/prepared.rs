@@ -1,0 +1,189 @@
+//! An operator prepared once for many comparisons: normalized, with the work that depends on
+//! it alone (spectra, eigenvectors, the Gauss–Newton preconditioner) computed on first use and
+//! shared by every pair it takes part in.
+
+use std::fmt;
+use std::sync::OnceLock;
+
+use faer::{Mat, MatRef};
+
+use super::precondition::GaussNewton;
+use crate::error::Result;
+use crate::linalg::{self, c64};
+
+/// A square operator normalized to unit Frobenius norm, with a cache of the per-operator work of
+/// a comparison.
+///
+/// Comparing `M` operators pairwise asks for the same eigen-decompositions, singular values and
+/// preconditioner of each operator `M - 1` times; [`crate::Procrustes::compare_prepared`] (and
+/// [`crate::Dsa::pairwise`], [`crate::Dsa::bipartite`], which use it) computes them once per
+/// operator. The cache fills lazily and is shared between threads; what it holds depends only
+/// on the operator, so results are the same bits as an unprepared comparison.
+///
+/// # Example
+/// ```
+/// use dsa::{PreparedOperator, Procrustes, Similarity};
+/// # fn main() -> dsa::Result<()> {
+/// let ops = [
+///     faer::mat![[0.9, 0.2], [-0.2, 0.9]],
+///     faer::mat![[0.9, -0.2], [0.2, 0.9]],
+///     faer::mat![[0.5, 0.0], [0.0, -0.5]],
+/// ];
+/// let prepared = ops
+///     .iter()
+///     .map(|a| PreparedOperator::new(a.as_ref()))
+///     .collect::<dsa::Result<Vec<_>>>()?;
+/// let procrustes = Procrustes::default();
+/// let d01 = procrustes.compare_prepared(&prepared[0], &prepared[1])?;
+/// let d02 = procrustes.compare_prepared(&prepared[0], &prepared[2])?;
+/// assert!(d01.angular < 1e-8 && d02.angular > 0.1);
+/// assert_eq!(d01.angular, procrustes.compare(ops[0].as_ref(), ops[1].as_ref())?.angular);
+/// # Ok(()) }
+/// ```
+pub struct PreparedOperator {
+    matrix: Mat<f64>,
+    norm: f64,
+    cache_preconditioner: bool,
+    singular_values: OnceLock<Result<Vec<f64>>>,
+    skew_singular_values: OnceLock<Result<Vec<f64>>>,
+    sym_eigen: OnceLock<Result<(Vec<f64>, Mat<f64>)>>,
+    eigen: OnceLock<Result<(Vec<c64>, Mat<c64>)>>,
+    eigen_transposed: OnceLock<Result<(Vec<c64>, Mat<c64>)>>,
+    gauss_newton: OnceLock<Option<GaussNewton>>,
+}
+
+impl fmt::Debug for PreparedOperator {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreparedOperator")
+            .field("n", &self.matrix.nrows())
+            .field("norm", &self.norm)
+            .finish_non_exhaustive()
+    }
+}
+
+impl PreparedOperator {
+    /// Checks and normalizes `a` (`A / ||A||_F`, as [`crate::Procrustes`] compares operators).
+    ///
+    /// # Errors
+    /// [`crate::DsaError::ShapeMismatch`] for a non-square or empty operator,
+    /// [`crate::DsaError::NonFinite`] for NaN or infinite entries,
+    /// [`crate::DsaError::Degenerate`] for a zero operator.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let p = dsa::PreparedOperator::new(faer::mat![[3.0, 0.0], [0.0, 4.0]].as_ref())?;
+    /// assert_eq!(p.norm(), 5.0);
+    /// assert!((p.matrix()[(1, 1)] - 0.8).abs() < 1e-15);
+    /// # Ok(()) }
+    /// ```
+    pub fn new(a: MatRef<'_, f64>) -> Result<Self> {
+        Self::labelled(a, "A")
+    }
+
+    /// As [`PreparedOperator::new`], with `name` in error messages.
+    pub(crate) fn labelled(a: MatRef<'_, f64>, name: &str) -> Result<Self> {
+        crate::similarity::check_operator(a, name)?;
+        let matrix = crate::similarity::normalize(a, name)?;
+        let m = a.norm_max();
+        // ||a|| = m ||a / m||, overflow-safe
+        let norm = m * Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] / m).norm_l2();
+        Ok(Self::with_norm(matrix, norm))
+    }
+
+    /// `a` as given (no check, no normalization), for a solver's own `solve`.
+    pub(crate) fn as_given(a: MatRef<'_, f64>) -> Self {
+        Self::with_norm(a.to_owned(), f64::NAN)
+    }
+
+    fn with_norm(matrix: Mat<f64>, norm: f64) -> Self {
+        Self {
+            matrix,
+            norm,
+            cache_preconditioner: true,
+            singular_values: OnceLock::new(),
+            skew_singular_values: OnceLock::new(),
+            sym_eigen: OnceLock::new(),
+            eigen: OnceLock::new(),
+            eigen_transposed: OnceLock::new(),
+            gauss_newton: OnceLock::new(),
+        }
+    }
+
+    /// Whether the Gauss–Newton preconditioner (about `n^4` bytes at size `n`) is kept once
+    /// formed (default `true`); without it, every solve that uses it forms its own.
+    pub(crate) fn cache_preconditioner(mut self, on: bool) -> Self {
+        self.cache_preconditioner = on;
+        self
+    }
+
+    /// The normalized operator `A / ||A||_F`.
+    #[must_use]
+    pub fn matrix(&self) -> MatRef<'_, f64> {
+        self.matrix.as_ref()
+    }
+
+    /// `||A||_F` of the operator as given (before normalization).
+    #[must_use]
+    pub fn norm(&self) -> f64 {
+        self.norm
+    }
+
+    /// Its size `n`.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.matrix.nrows()
+    }
+
+    /// Singular values, descending.
+    pub(crate) fn singular_values(&self) -> Result<&[f64]> {
+        cached(&self.singular_values, || {
+            linalg::singular_values(self.matrix.as_ref())
+        })
+        .map(Vec::as_slice)
+    }
+
+    /// Singular values of the skew part `(A - A^T) / 2`, descending.
+    pub(crate) fn skew_singular_values(&self) -> Result<&[f64]> {
+        cached(&self.skew_singular_values, || {
+            let a = self.matrix.as_ref();
+            let n = a.nrows();
+            let k = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] - a[(j, i)]));
+            linalg::singular_values(k.as_ref())
+        })
+        .map(Vec::as_slice)
+    }
+
+    /// Eigenvalues (ascending) and eigenvectors of the symmetric part.
+    pub(crate) fn sym_eigen(&self) -> Result<&(Vec<f64>, Mat<f64>)> {
+        cached(&self.sym_eigen, || linalg::sym_eigen(self.matrix.as_ref()))
+    }
+
+    /// Eigenvalues and unit eigenvectors of `A` (`transposed`: of `A^T`).
+    pub(crate) fn eigen(&self, transposed: bool) -> Result<&(Vec<c64>, Mat<c64>)> {
+        if transposed {
+            cached(&self.eigen_transposed, || {
+                linalg::eigen(self.matrix.transpose())
+            })
+        } else {
+            cached(&self.eigen, || linalg::eigen(self.matrix.as_ref()))
+        }
+    }
+
+    /// The Gauss–Newton preconditioner with this operator as `B`: `Ok` with the cached one
+    /// (`None` if it cannot be formed), `Err(())` if it is not cached (the caller forms its own).
+    pub(crate) fn gauss_newton(&self) -> std::result::Result<Option<&GaussNewton>, ()> {
+        if !self.cache_preconditioner {
+            return Err(());
+        }
+        Ok(self
+            .gauss_newton
+            .get_or_init(|| GaussNewton::new(self.matrix.as_ref()))
+            .as_ref())
+    }
+}
+
+/// The cached value, computed on first use; an error is cached too, and cloned out.
+fn cached<T>(cell: &OnceLock<Result<T>>, f: impl FnOnce() -> Result<T>) -> Result<&T> {
+    cell.get_or_init(f).as_ref().map_err(Clone::clone)
+}
