@@ -127,7 +127,7 @@ impl GaussNewton {
             }
         })) {
             Some((inv, biggest)) => {
-                let s = pow2_floor(biggest as f64);
+                let s = pow2_floor(biggest);
                 let inv = Mat::<f32>::from_fn(m, m, |i, j| {
                     let x = if i >= j { inv[(i, j)] } else { inv[(j, i)] };
                     (x as f64 / s) as f32
