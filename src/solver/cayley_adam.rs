@@ -126,13 +126,13 @@ impl CayleyAdam {
         let n = a.nrows();
         let z = || Mat::<f64>::zeros(n, n);
         let (mut w, mut m1, mut m2) = (z(), z(), z());
-        let (mut ips, mut y, mut c, mut t2, mut k, mut gw) = (z(), z(), z(), z(), z(), z());
+        let (mut y, mut c, mut t2, mut k, mut gw) = (z(), z(), z(), z(), z());
         let mut inv = Lu::new(n);
         let mut ev = Evaluator::new(b);
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;
         for _ in 0..self.iters {
-            if !cayley_into(&w, &mut ips, &mut inv, &mut y, &mut c) {
+            if !cayley_into(&w, &mut inv, &mut y, &mut c) {
                 break;
             }
             ev.loss(a, c.as_ref());
@@ -163,7 +163,7 @@ impl CayleyAdam {
             }
         }
         // the C of the final parameters
-        cayley_into(&w, &mut ips, &mut inv, &mut y, &mut c);
+        cayley_into(&w, &mut inv, &mut y, &mut c);
         let loss = super::objective::loss(a, b, c.as_ref());
         (c, loss)
     }

@@ -21,6 +21,7 @@ mod lbfgs;
 pub mod objective;
 mod precondition;
 mod prepared;
+mod small_solve;
 pub(crate) mod starts;
 
 pub use cayley_adam::CayleyAdam;

@@ -11,10 +11,7 @@
 //! `C^T G = 2 (Rt B^T + Rt^T B) = 2 [Rt, Rt^T] [B^T; B]`: two `n x n` products for the loss
 //! and one `n x 2n` by `2n x n` product for the gradient.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
-use faer::linalg::lu::partial_pivoting::{factor::lu_in_place, factor::lu_in_place_scratch};
 use faer::prelude::*;
-use faer::Par;
 
 use super::flat::Flat;
 use crate::linalg::mm;
@@ -150,19 +147,15 @@ impl Evaluator {
 /// factorization and a solve (no explicit inverse), in preallocated buffers.
 pub(crate) struct Retraction {
     lu: Lu,
-    rhs: Mat<f64>,
 }
 
 impl Retraction {
     pub fn new(n: usize) -> Self {
-        Self {
-            lu: Lu::new(n),
-            rhs: Mat::zeros(n, n),
-        }
+        Self { lu: Lu::new(n) }
     }
 
-    /// `out = C Cay(t X) = 2 C M^-1 - C` with `M = I - t X / 2` (invertible for skew `X`:
-    /// its eigenvalues have real part 1). Returns `false` if the result is not finite.
+    /// `out = C Cay(t X) = C (I - tX/2)^-1 (I + tX/2) = 2 C (I - tX/2)^-1 - C`; `false` if
+    /// the solve fails or the result is not finite.
     pub fn retract(
         &mut self,
         c: MatRef<'_, f64>,
@@ -170,95 +163,69 @@ impl Retraction {
         t: f64,
         mut out: MatMut<'_, f64>,
     ) -> bool {
-        let n = self.rhs.nrows();
+        let n = self.lu.n;
         let xs = x.as_slice();
-        let m = self.lu.matrix_mut();
+        let (m, r) = self.lu.buffers_mut();
         for j in 0..n {
-            let col = m.col_as_slice_mut(j);
+            let col = &mut m[j * n..(j + 1) * n];
             for (i, (u, v)) in col.iter_mut().zip(&xs[j * n..(j + 1) * n]).enumerate() {
                 *u = if i == j { 1.0 } else { 0.0 } - 0.5 * t * v;
             }
+            for (u, v) in r[j * n..(j + 1) * n].iter_mut().zip(c.col(j).iter()) {
+                *u = *v;
+            }
         }
-        // M^T Z^T = C^T gives Z = C M^-1
-        self.rhs.copy_from(c.transpose());
-        if !self.lu.solve_stored(self.rhs.as_mut(), true) {
+        // Z = C (I - tX/2)^-1
+        if !self.lu.right_divide() {
             return false;
         }
-        out.copy_from(self.rhs.transpose());
+        let z = self.lu.result();
         for j in 0..n {
-            for (u, v) in out.rb_mut().col_mut(j).iter_mut().zip(c.col(j).iter()) {
-                *u = 2.0 * *u - v;
+            for ((u, v), zz) in out
+                .rb_mut()
+                .col_mut(j)
+                .iter_mut()
+                .zip(c.col(j).iter())
+                .zip(&z[j * n..(j + 1) * n])
+            {
+                *u = 2.0 * zz - v;
             }
         }
         out.rb().is_all_finite()
     }
 }
 
-/// Solves with small square matrices, with a reusable LU workspace.
+/// Buffers for `R <- R M^-1` with small dense `n x n` matrices (see
+/// [`super::small_solve::right_divide`]), reused between calls.
 pub(crate) struct Lu {
-    lu: Mat<f64>,
-    perm: Vec<usize>,
-    perm_inv: Vec<usize>,
-    mem: MemBuffer,
+    n: usize,
+    m: Vec<f64>,
+    r: Vec<f64>,
 }
 
 impl Lu {
     pub fn new(n: usize) -> Self {
-        use faer::linalg::lu::partial_pivoting::solve::{
-            solve_in_place_scratch, solve_transpose_in_place_scratch,
-        };
-        let req = lu_in_place_scratch::<usize, f64>(n, n, Par::Seq, default())
-            .or(solve_in_place_scratch::<usize, f64>(n, n, Par::Seq))
-            .or(solve_transpose_in_place_scratch::<usize, f64>(
-                n,
-                n,
-                Par::Seq,
-            ));
         Self {
-            lu: Mat::zeros(n, n),
-            perm: vec![0; n],
-            perm_inv: vec![0; n],
-            mem: MemBuffer::new(req),
+            n,
+            m: vec![0.0; n * n],
+            r: vec![0.0; n * n],
         }
     }
 
-    /// The matrix [`Lu::solve_stored`] factorizes: write it here.
-    pub fn matrix_mut(&mut self) -> &mut Mat<f64> {
-        &mut self.lu
+    /// `M` and `R`, column-major `n x n`, to fill before [`Lu::right_divide`].
+    pub fn buffers_mut(&mut self) -> (&mut [f64], &mut [f64]) {
+        (&mut self.m, &mut self.r)
     }
 
-    /// `rhs <- src^-1 rhs`. Returns `false` if `src` is singular or the result is not finite.
-    pub fn solve(&mut self, src: MatRef<'_, f64>, rhs: MatMut<'_, f64>) -> bool {
-        self.lu.copy_from(src);
-        self.solve_stored(rhs, false)
+    /// `R <- R M^-1` (`M` is overwritten); `false` if `M` is singular or the result is not
+    /// finite.
+    pub fn right_divide(&mut self) -> bool {
+        super::small_solve::right_divide(&mut self.m, &mut self.r, self.n)
     }
 
-    /// `rhs <- M^-1 rhs` (or `M^-T rhs` when `transpose`) for the matrix `M` written through
-    /// [`Lu::matrix_mut`], which is overwritten by its factors. Returns `false` if `M` is
-    /// singular or the result is not finite.
-    pub fn solve_stored(&mut self, mut rhs: MatMut<'_, f64>, transpose: bool) -> bool {
-        use faer::linalg::lu::partial_pivoting::solve::{solve_in_place, solve_transpose_in_place};
-        let stack = MemStack::new(&mut self.mem);
-        let (_, perm) = lu_in_place(
-            self.lu.as_mut(),
-            &mut self.perm,
-            &mut self.perm_inv,
-            Par::Seq,
-            stack,
-            default(),
-        );
-        let n = self.lu.nrows();
-        if (0..n).any(|i| self.lu[(i, i)] == 0.0) {
-            return false;
-        }
-        let stack = MemStack::new(&mut self.mem);
-        let f = self.lu.as_ref();
-        if transpose {
-            solve_transpose_in_place(f, f, perm, rhs.rb_mut(), Par::Seq, stack);
-        } else {
-            solve_in_place(f, f, perm, rhs.rb_mut(), Par::Seq, stack);
-        }
-        rhs.rb().is_all_finite()
+    /// `R` after [`Lu::right_divide`], column-major.
+    pub fn result(&self) -> &[f64] {
+        &self.r
     }
 }
 
@@ -267,8 +234,8 @@ impl Lu {
 /// Returns a matrix of NaN if `W` is not finite (`I + S` is invertible for every finite skew `S`).
 pub fn cayley(w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
-    let (mut ips, mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n), Mat::zeros(n, n));
-    if !cayley_into(&w.to_owned(), &mut ips, &mut Lu::new(n), &mut y, &mut c) {
+    let (mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n));
+    if !cayley_into(&w.to_owned(), &mut Lu::new(n), &mut y, &mut c) {
         return Mat::from_fn(n, n, |_, _| f64::NAN);
     }
     c
@@ -278,8 +245,8 @@ pub fn cayley(w: MatRef<'_, f64>) -> Mat<f64> {
 /// `K = -(I + S)^-T G (I + C)^T`, `dL/dW = K - K^T`, with `G` the Euclidean gradient at `C`.
 pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64>) -> Mat<f64> {
     let n = w.nrows();
-    let (mut ips, mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n), Mat::zeros(n, n));
-    if !cayley_into(&w.to_owned(), &mut ips, &mut Lu::new(n), &mut y, &mut c) {
+    let (mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n));
+    if !cayley_into(&w.to_owned(), &mut Lu::new(n), &mut y, &mut c) {
         return Mat::from_fn(n, n, |_, _| f64::NAN);
     }
     let g = euclidean_gradient(a, b, c.as_ref());
@@ -294,29 +261,25 @@ pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64
 
 /// `Y = (I + S)^-1` and `C = 2Y - I = (I + S)^-1 (I - S)` for `S = W - W^T`, into the given
 /// buffers. Returns `false` (leaving `C` as it was) if `I + S` cannot be inverted.
-pub(crate) fn cayley_into(
-    w: &Mat<f64>,
-    ips: &mut Mat<f64>,
-    inv: &mut Lu,
-    y: &mut Mat<f64>,
-    c: &mut Mat<f64>,
-) -> bool {
-    // C solves (I + S) C = I - S; then Y = (I + C) / 2 (one LU and one solve, no inverse)
+pub(crate) fn cayley_into(w: &Mat<f64>, lu: &mut Lu, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
+    // C = (I - S)(I + S)^-1 (the two factors commute): one solve, no inverse
     let n = w.nrows();
+    let (m, r) = lu.buffers_mut();
     for j in 0..n {
         for i in 0..n {
             let s = w[(i, j)] - w[(j, i)];
             let e = if i == j { 1.0 } else { 0.0 };
-            ips[(i, j)] = e + s;
-            y[(i, j)] = e - s;
+            m[j * n + i] = e + s;
+            r[j * n + i] = e - s;
         }
     }
-    if !inv.solve(ips.as_ref(), y.as_mut()) {
+    if !lu.right_divide() {
         return false;
     }
+    let r = lu.result();
     for j in 0..n {
         for i in 0..n {
-            let cij = y[(i, j)];
+            let cij = r[j * n + i];
             c[(i, j)] = cij;
             y[(i, j)] = 0.5 * (cij + if i == j { 1.0 } else { 0.0 });
         }
