@@ -85,66 +85,70 @@ impl GaussNewton {
         crate::linalg::mm(s.as_mut(), b.transpose(), b, 1.0);
         crate::linalg::mm_add(s.as_mut(), b, b.transpose(), 1.0);
         let idx: Vec<(usize, usize)> = (1..n).flat_map(|q| (0..q).map(move |p| (p, q))).collect();
-        let mut l = Mat::<f64>::zeros(m, m);
-        let mut max_diag = 0.0f64;
-        for (col, &(c, d)) in idx.iter().enumerate() {
-            for (row, &(a, bb)) in idx.iter().enumerate().skip(col) {
-                let mut v = 2.0
-                    * (b[(d, a)] * b[(c, bb)] - b[(c, a)] * b[(d, bb)] + b[(a, d)] * b[(bb, c)]
-                        - b[(a, c)] * b[(bb, d)]);
-                if bb == d {
-                    v += s[(a, c)];
-                }
-                if a == c {
-                    v += s[(bb, d)];
-                }
-                if bb == c {
-                    v -= s[(a, d)];
-                }
-                if a == d {
-                    v -= s[(bb, c)];
-                }
-                l[(row, col)] = v;
+        // P_(ab),(cd), see the module documentation
+        let entry = |(a, bb): (usize, usize), (c, d): (usize, usize)| -> f64 {
+            let mut v = 2.0
+                * (b[(d, a)] * b[(c, bb)] - b[(c, a)] * b[(d, bb)] + b[(a, d)] * b[(bb, c)]
+                    - b[(a, c)] * b[(bb, d)]);
+            if bb == d {
+                v += s[(a, c)];
             }
-            max_diag = max_diag.max(l[(col, col)]);
-        }
+            if a == c {
+                v += s[(bb, d)];
+            }
+            if bb == c {
+                v -= s[(a, d)];
+            }
+            if a == d {
+                v -= s[(bb, c)];
+            }
+            v
+        };
+        let max_diag = idx.iter().map(|&p| entry(p, p)).fold(0.0f64, f64::max);
         if !(max_diag > 0.0 && max_diag.is_finite()) {
             return None;
         }
         let mu = 1e-4 * max_diag;
-        for k in 0..m {
-            l[(k, k)] += mu;
-        }
-        // in single precision, scaled so that the largest diagonal entry is about 1 (the
-        // condition number is at most m / 1e-4, within what a single-precision Cholesky
-        // factorization handles); in double precision if that fails
+        // the lower triangle of (P + mu I) / pscale
         let pscale = pow2_floor(max_diag + mu);
-        let (inv, scale) = match invert_spd::<f32>(Mat::from_fn(m, m, |i, j| {
-            if i >= j {
-                (l[(i, j)] / pscale) as f32
-            } else {
+        let lower = |i: usize, j: usize| -> f64 {
+            if i < j {
                 0.0
-            }
-        })) {
-            Some((inv, biggest)) => {
-                let s = pow2_floor(biggest);
-                let inv = Mat::<f32>::from_fn(m, m, |i, j| {
-                    let x = if i >= j { inv[(i, j)] } else { inv[(j, i)] };
-                    (x as f64 / s) as f32
-                });
-                (inv, s / pscale)
-            }
-            None => {
-                let (inv, biggest) = invert_spd::<f64>(l)?;
-                let s = pow2_floor(biggest);
-                let inv = Mat::<f32>::from_fn(m, m, |i, j| {
-                    let x = if i >= j { inv[(i, j)] } else { inv[(j, i)] };
-                    (x / s) as f32
-                });
-                (inv, s)
+            } else {
+                (entry(idx[i], idx[j]) + if i == j { mu } else { 0.0 }) / pscale
             }
         };
-        Some(Self { m, inv, scale })
+        // In single precision: the largest diagonal entry is about 1 and the condition number
+        // at most 1e4 m (usually far less), which a single-precision Cholesky factorization
+        // handles; in double precision if it fails.
+        let (mut inv, scale) =
+            match invert_spd(Mat::<f32>::from_fn(m, m, |i, j| lower(i, j) as f32)) {
+                Some((inv, biggest)) => (inv, pow2_floor(biggest)),
+                None => {
+                    // entries at most 2e4 here (the smallest eigenvalue of the scaled matrix is at
+                    // least mu / pscale >= 5e-5): within the range of f32
+                    let (inv, biggest) = invert_spd(Mat::<f64>::from_fn(m, m, lower))?;
+                    (
+                        Mat::<f32>::from_fn(m, m, |i, j| inv[(i, j)] as f32),
+                        pow2_floor(biggest),
+                    )
+                }
+            };
+        // the whole symmetric matrix from its lower triangle, divided by `scale` (exact: a
+        // power of two, far from the exponent limits of f32 after the scaling above)
+        let inv_s = (1.0 / scale) as f32;
+        for j in 0..m {
+            for i in j..m {
+                let x = inv[(i, j)] * inv_s;
+                inv[(i, j)] = x;
+                inv[(j, i)] = x;
+            }
+        }
+        Some(Self {
+            m,
+            inv,
+            scale: scale / pscale,
+        })
     }
 
     /// `v <- (P + mu I)^-1 v` for every `v` in `vs`, four at a time (one product with four
@@ -309,5 +313,28 @@ mod tests {
         for (x, y) in back.iter().zip(&v) {
             assert!((x - y).abs() < 1e-3, "{x} vs {y}");
         }
+    }
+
+    #[test]
+    fn invert_spd_in_both_precisions() {
+        let m = 7;
+        let g = Mat::from_fn(m, m, |i, j| ((i * 5 + j * 3) as f64 * 0.41).sin());
+        let p = &g * g.transpose() + Mat::<f64>::identity(m, m) * 0.5;
+        let check = |inv: &dyn Fn(usize, usize) -> f64, tol: f64| {
+            // only the lower triangle is filled
+            let full = Mat::from_fn(m, m, |i, j| if i >= j { inv(i, j) } else { inv(j, i) });
+            let err = (&full * &p - Mat::<f64>::identity(m, m)).norm_max();
+            assert!(err < tol, "residual {err:e}");
+        };
+        let (i64_, big) = invert_spd(p.clone()).unwrap();
+        check(&|i, j| i64_[(i, j)], 1e-12);
+        assert!(big > 0.0);
+        let p32 = Mat::<f32>::from_fn(m, m, |i, j| p[(i, j)] as f32);
+        let (i32_, _) = invert_spd(p32).unwrap();
+        check(&|i, j| i32_[(i, j)] as f64, 1e-4);
+        // not positive definite: no inverse
+        let mut q = p.clone();
+        q[(2, 2)] = -1.0;
+        assert!(invert_spd(q).is_none());
     }
 }
