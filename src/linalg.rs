@@ -202,6 +202,31 @@ pub(crate) fn sym_eigen(a: MatRef<'_, f64>) -> Result<(Vec<f64>, Mat<f64>)> {
     Ok((s.column_vector().iter().map(|x| x / scale).collect(), u))
 }
 
+/// Eigenvalues of a symmetric matrix `(a + a^T)/2`, ascending.
+pub(crate) fn sym_eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
+    use faer::linalg::evd::{self_adjoint_evd, self_adjoint_evd_scratch, ComputeEigenvectors};
+    let n = a.nrows();
+    let sym = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] + a[(j, i)]));
+    let (prepared, scale) = prepare(sym.as_ref());
+    let sym = prepared.unwrap_or(sym);
+    let mut s = Diag::<f64>::zeros(n);
+    let mut mem = MemBuffer::new(self_adjoint_evd_scratch::<f64>(
+        n,
+        ComputeEigenvectors::No,
+        SEQ,
+        default(),
+    ));
+    self_adjoint_evd(
+        sym.as_ref(),
+        s.as_mut(),
+        None,
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    )?;
+    Ok(s.column_vector().iter().map(|x| x / scale).collect())
+}
+
 /// Complex eigenvalues of a real square matrix (unspecified order; conjugate pairs adjacent).
 pub(crate) fn eigenvalues(a: MatRef<'_, f64>) -> Result<Vec<c64>> {
     Ok(eigen_impl(a, false)?.0)

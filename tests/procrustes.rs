@@ -1060,8 +1060,9 @@ fn cayley_adam_reaches_acceptance_on_some_seed() {
 // ---------------------------------------------------------------------------------------------
 // prepared operators: the per-operator work cached across pairs
 
-/// A prepared comparison gives the same bits as an unprepared one, whether the operators'
-/// caches are fresh or were filled by other comparisons, and for padded sizes.
+/// A comparison gives the same bits whether the operators' caches are fresh (`compare`
+/// prepares its two operators anew) or were filled by earlier comparisons in other roles
+/// (`compare_prepared` on a reused list), and for padded sizes.
 #[test]
 fn prepared_comparisons_equal_unprepared_ones() {
     let mut r = rng(4242);

@@ -2761,6 +2761,7 @@ fn public_types_are_send_and_sync() {
     send_sync::<SymmetricClosedForm>();
     send_sync::<SolverOutput>();
     send_sync::<SolverReport>();
+    send_sync::<dsa::PreparedOperator>();
     send_sync::<Box<dyn OrthogonalSolver>>();
     send_sync::<DsaError>();
     send_sync::<dsa::Dsa>();

@@ -277,8 +277,8 @@ struct Scored {
     value: f64,
 }
 
-/// Memory for the Gauss–Newton preconditioners that [`Dsa::pairwise`] and [`Dsa::bipartite`]
-/// keep between pairs (about `n^4` bytes each at size `n`: 0.76 MB at `n = 30`); beyond it, each
+/// Memory for the Gauss–Newton preconditioners that [`Dsa::pairwise`], [`Dsa::bipartite`] and
+/// [`Dsa::one_to_many`] keep between pairs (all operators of a call together) (about `n^4` bytes each at size `n`: 0.76 MB at `n = 30`); beyond it, each
 /// pair forms its own.
 const PRECONDITIONER_CACHE_BYTES: usize = 1 << 30;
 
@@ -694,20 +694,11 @@ impl Dsa {
 
     /// Every operator of `ops` prepared for Procrustes comparisons (`None` for the spectral
     /// score, or where preparing fails: that pair then takes the unprepared path, which
-    /// reports the error). The Gauss–Newton preconditioners are cached while they fit in
-    /// [`PRECONDITIONER_CACHE_BYTES`].
-    fn prepare_all(&self, ops: &[MatRef<'_, f64>]) -> Vec<Option<PreparedOperator>> {
+    /// reports the error); `cache`: keep their Gauss–Newton preconditioners.
+    fn prepare_all(&self, ops: &[MatRef<'_, f64>], cache: bool) -> Vec<Option<PreparedOperator>> {
         if self.score == Score::Wasserstein {
             return ops.iter().map(|_| None).collect();
         }
-        let bytes: usize = ops
-            .iter()
-            .map(|a| {
-                let m = a.nrows() * a.nrows().saturating_sub(1) / 2;
-                4 * m * m
-            })
-            .sum();
-        let cache = bytes <= PRECONDITIONER_CACHE_BYTES;
         ops.par_iter()
             .map(|a| {
                 PreparedOperator::new(*a)
@@ -715,6 +706,15 @@ impl Dsa {
                     .map(|p| p.cache_preconditioner(cache))
             })
             .collect()
+    }
+
+    /// Whether the preconditioners of all of `ops` fit in [`PRECONDITIONER_CACHE_BYTES`].
+    fn fits_cache<'a>(ops: impl Iterator<Item = &'a MatRef<'a, f64>>) -> bool {
+        let bytes = ops.fold(0usize, |acc, a| {
+            let m = a.nrows().saturating_mul(a.nrows().saturating_sub(1)) / 2;
+            acc.saturating_add(m.saturating_mul(m).saturating_mul(4))
+        });
+        bytes <= PRECONDITIONER_CACHE_BYTES
     }
 
     /// Compare `a[i]` with `b[j]` for every `(i, j)` of `pairs`, in parallel, results in order.
@@ -727,12 +727,18 @@ impl Dsa {
         shared: bool,
     ) -> Result<Vec<f64>> {
         self.check_sizes(pairs, a, b)?;
+        // one budget for the preconditioners of both lists
+        let cache = if shared {
+            Self::fits_cache(a.iter())
+        } else {
+            Self::fits_cache(a.iter().chain(b.iter()))
+        };
         let (prepared_a, prepared_b) = self.install(|| {
-            let pa = self.prepare_all(a);
+            let pa = self.prepare_all(a, cache);
             let pb = if shared {
                 Vec::new()
             } else {
-                self.prepare_all(b)
+                self.prepare_all(b, cache)
             };
             (pa, pb)
         });

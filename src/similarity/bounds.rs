@@ -105,7 +105,7 @@ pub(crate) fn lower_bound_prepared(
     b: &PreparedOperator,
 ) -> Result<LowerBound> {
     let mirsky = l2_diff(a.singular_values()?, b.singular_values()?);
-    let sym = l2_diff(&a.sym_eigen()?.0, &b.sym_eigen()?.0);
+    let sym = l2_diff(a.sym_eigenvalues()?, b.sym_eigenvalues()?);
     let skew = l2_diff(a.skew_singular_values()?, b.skew_singular_values()?);
     Ok(LowerBound {
         mirsky,

@@ -389,7 +389,7 @@ impl RiemannianLbfgs {
         // a run whose preconditioned step failed without curvature pairs tries plain steepest
         // descent once before it stagnates
         let mut plain = vec![false; k];
-        let mut scratch = super::precondition::Scratch::default();
+        let mut scratch = pc.map(GaussNewton::scratch).unwrap_or_default();
         for (l, ws) in wss.iter_mut().enumerate().take(k) {
             ws.c.copy_from(c0s[l]);
             ws.hist_len = 0;

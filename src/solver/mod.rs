@@ -34,7 +34,7 @@ pub use prepared::PreparedOperator;
 /// The Gauss–Newton preconditioner (`2 ad_B^T ad_B` on skew matrices, damped, see
 /// `docs/solvers.md`) cuts the number of iterations four- to fivefold on the ill-conditioned
 /// operators DMD produces, at the price of inverting a dense matrix of size `n (n - 1) / 2`
-/// once per operator `B` (Cholesky factorization and inverse, in single precision: 8 ms at
+/// once per operator `B` (Cholesky factorization and inverse, in single precision: 6–8 ms at
 /// `n = 30`, 30 ms at `n = 40`): worth it for small `n`.
 ///
 /// # Example
@@ -50,7 +50,8 @@ pub enum Preconditioner {
     #[default]
     Auto,
     /// Gauss–Newton up to `n = 80`, none above (peak memory about `3 n^4` bytes while it is
-    /// formed, 120 MB at `n = 80`, then `n^4` bytes; `n^6 / 8` flops, 1.3 s at `n = 80` and
+    /// formed, 120 MB at `n = 80`, up to `6 n^4` on the rare double-precision fallback, then
+    /// `n^4` bytes; `n^6 / 8` flops, 1.3 s at `n = 80` and
     /// 0.25 s at `n = 60` here).
     GaussNewton,
     /// The usual scaled identity.

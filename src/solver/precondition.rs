@@ -7,7 +7,7 @@
 //! Near a minimum, `C^T A C ~ B`, and the loss `||C^T A C - Cay(X) B Cay(X)^T||^2` is close to
 //! `||R + [B, X]||^2` with `[B, X] = BX - XB`: its Hessian is close to the Gauss–Newton matrix
 //! `P = 2 ad_B^T ad_B` restricted to skew matrices. `P` depends on `B` only, so it is formed and
-//! factorized once per solve. In the skew basis `E_ab = (e_a e_b^T - e_b e_a^T) / sqrt(2)`,
+//! inverted once per operator. In the skew basis `E_ab = (e_a e_b^T - e_b e_a^T) / sqrt(2)`,
 //! `a < b`, with `S = B^T B + B B^T`:
 //!
 //! `P_(ab),(cd) = d_bd S_ac + d_ac S_bd - d_bc S_ad - d_ad S_bc
@@ -16,8 +16,9 @@
 //! The operators of DMD fits have clustered eigenvalues, which makes the Hessian ill-conditioned
 //! (condition numbers in the hundreds on the reference's pairwise anchor at `n = 30`); `P + mu I`
 //! brings that to about 13, and L-BFGS with `H_0 = (P + mu I)^-1` needs four to five times fewer
-//! iterations. The price is a dense Cholesky factorization of size `n (n - 1) / 2` per solve and
-//! two triangular solves per iteration, which pays off for small `n` only.
+//! iterations. The price is the inverse of a dense matrix of size `n (n - 1) / 2` per operator
+//! (a Cholesky factorization and the inverse from it, `n^6 / 8` flops) and a matrix product per
+//! iteration, which pays off for small `n` only.
 
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
@@ -36,9 +37,12 @@ pub(crate) fn packed_len(n: usize) -> usize {
 /// many bytes as the two triangular solves of a Cholesky factor and runs at the speed of faer's
 /// matrix multiplication (measured at `n = 30`, `m = 435`: 11 us per vector four at a time,
 /// against 50 us for the solves in double precision). A preconditioner only shapes the
-/// step; the line search and the curvature pairs stay in double precision, so the rounding of
-/// the inverse (relative `6e-8`, on a matrix of condition number at most `1e4`) changes the
-/// path a little and not where it converges.
+/// step; the line search and the curvature pairs stay in double precision. The rounding of the
+/// inverse (about the condition number times `6e-8`, relative) changes the path a little: the
+/// run still converges to a stationary point to the same tolerance, though on a nonconvex
+/// objective a different path can end in a different local minimum. An inverse that single
+/// precision got badly wrong (an entry beyond the largest possible one) is recomputed in
+/// double precision.
 pub(crate) struct GaussNewton {
     m: usize,
     /// `(P + mu I)^-1 / scale`, symmetric, all of it (column-major)
@@ -47,7 +51,8 @@ pub(crate) struct GaussNewton {
     scale: f64,
 }
 
-/// The buffers of [`GaussNewton::apply`], reused between calls.
+/// The buffers of [`GaussNewton::apply`], reused between calls ([`GaussNewton::scratch`]
+/// allocates them once, at full width).
 pub(crate) struct Scratch {
     x: Mat<f32>,
     y: Mat<f32>,
@@ -118,22 +123,26 @@ impl GaussNewton {
                 (entry(idx[i], idx[j]) + if i == j { mu } else { 0.0 }) / pscale
             }
         };
-        // In single precision: the largest diagonal entry is about 1 and the condition number
-        // at most 1e4 m (usually far less), which a single-precision Cholesky factorization
-        // handles; in double precision if it fails.
-        let (mut inv, scale) =
-            match invert_spd(Mat::<f32>::from_fn(m, m, |i, j| lower(i, j) as f32)) {
-                Some((inv, biggest)) => (inv, pow2_floor(biggest)),
-                None => {
-                    // entries at most 2e4 here (the smallest eigenvalue of the scaled matrix is at
-                    // least mu / pscale >= 5e-5): within the range of f32
-                    let (inv, biggest) = invert_spd(Mat::<f64>::from_fn(m, m, lower))?;
-                    (
-                        Mat::<f32>::from_fn(m, m, |i, j| inv[(i, j)] as f32),
-                        pow2_floor(biggest),
-                    )
-                }
-            };
+        // In single precision, where the largest diagonal entry is about 1; in double precision
+        // if that fails (the condition number can reach 1e4 m, beyond what single precision
+        // resolves, though on DMD operators it is far less).
+        // Every eigenvalue of the scaled matrix is at least mu / pscale, so no entry of its
+        // inverse exceeds pscale / mu; one beyond twice that means single precision failed.
+        let limit = 2.0 * pscale / mu;
+        let single = invert_spd(Mat::<f32>::from_fn(m, m, |i, j| lower(i, j) as f32))
+            .filter(|&(_, biggest)| biggest <= limit);
+        let (mut inv, scale) = match single {
+            Some((inv, biggest)) => (inv, pow2_floor(biggest)),
+            None => {
+                // entries at most 2e4 here (the smallest eigenvalue of the scaled matrix is at
+                // least mu / pscale >= 5e-5): within the range of f32
+                let (inv, biggest) = invert_spd(Mat::<f64>::from_fn(m, m, lower))?;
+                (
+                    Mat::<f32>::from_fn(m, m, |i, j| inv[(i, j)] as f32),
+                    pow2_floor(biggest),
+                )
+            }
+        };
         // the whole symmetric matrix from its lower triangle, divided by `scale` (exact: a
         // power of two, far from the exponent limits of f32 after the scaling above)
         let inv_s = (1.0 / scale) as f32;
@@ -151,6 +160,14 @@ impl GaussNewton {
         })
     }
 
+    /// Buffers for [`GaussNewton::apply`].
+    pub fn scratch(&self) -> Scratch {
+        Scratch {
+            x: Mat::zeros(self.m, WIDTH),
+            y: Mat::zeros(self.m, WIDTH),
+        }
+    }
+
     /// `v <- (P + mu I)^-1 v` for every `v` in `vs`, four at a time (one product with four
     /// columns; a lone vector takes a one-column product, whose rounding may differ in the last
     /// bits: which path a run takes is fixed by the algorithm, not by timing or threads). Each
@@ -166,9 +183,8 @@ impl GaussNewton {
                 *slot = vs.next();
             }
             let width = if group[1].is_none() { 1 } else { WIDTH };
-            if scratch.x.nrows() != m || scratch.x.ncols() != width {
-                scratch.x = Mat::zeros(m, width);
-                scratch.y = Mat::zeros(m, width);
+            if scratch.x.nrows() != m || scratch.x.ncols() != WIDTH {
+                *scratch = self.scratch();
             }
             let mut scales = [1.0f64; WIDTH];
             for (r, v) in group.iter().enumerate().take(width) {
@@ -186,19 +202,19 @@ impl GaussNewton {
                 }
             }
             matmul(
-                scratch.y.as_mut(),
+                scratch.y.as_mut().subcols_mut(0, width),
                 Accum::Replace,
                 self.inv.as_ref(),
-                scratch.x.as_ref(),
+                scratch.x.as_ref().subcols(0, width),
                 1.0f32,
                 Par::Seq,
             );
             for (r, v) in group.iter_mut().enumerate().take(width) {
                 if let Some(v) = v {
-                    let s = scales[r] * self.scale;
+                    let (s, t) = (scales[r], self.scale);
                     let y = scratch.y.col(r);
                     for (i, x) in v.iter_mut().enumerate() {
-                        *x = y[i] as f64 * s;
+                        *x = (y[i] as f64 * s) * t;
                     }
                 }
             }

@@ -16,8 +16,8 @@ use crate::linalg::{self, c64};
 ///
 /// Comparing `M` operators pairwise asks for the same eigen-decompositions, singular values and
 /// preconditioner of each operator `M - 1` times; [`crate::Procrustes::compare_prepared`] (and
-/// [`crate::Dsa::pairwise`], [`crate::Dsa::bipartite`], which use it) computes them once per
-/// operator. The cache fills lazily and is shared between threads; what it holds depends only
+/// [`crate::Dsa::pairwise`], [`crate::Dsa::bipartite`], [`crate::Dsa::one_to_many`], which use
+/// it) computes them once per operator. The cache fills lazily and is shared between threads; what it holds depends only
 /// on the operator, so results are the same bits as an unprepared comparison.
 ///
 /// # Example
@@ -46,6 +46,7 @@ pub struct PreparedOperator {
     cache_preconditioner: bool,
     singular_values: OnceLock<Result<Vec<f64>>>,
     skew_singular_values: OnceLock<Result<Vec<f64>>>,
+    sym_eigenvalues: OnceLock<Result<Vec<f64>>>,
     sym_eigen: OnceLock<Result<(Vec<f64>, Mat<f64>)>>,
     eigen: OnceLock<Result<(Vec<c64>, Mat<c64>)>>,
     eigen_transposed: OnceLock<Result<(Vec<c64>, Mat<c64>)>>,
@@ -103,6 +104,7 @@ impl PreparedOperator {
             cache_preconditioner: true,
             singular_values: OnceLock::new(),
             skew_singular_values: OnceLock::new(),
+            sym_eigenvalues: OnceLock::new(),
             sym_eigen: OnceLock::new(),
             eigen: OnceLock::new(),
             eigen_transposed: OnceLock::new(),
@@ -154,6 +156,15 @@ impl PreparedOperator {
         .map(Vec::as_slice)
     }
 
+    /// Eigenvalues of the symmetric part, ascending, computed without eigenvectors (for the
+    /// lower bounds, which every solver reports).
+    pub(crate) fn sym_eigenvalues(&self) -> Result<&[f64]> {
+        cached(&self.sym_eigenvalues, || {
+            linalg::sym_eigenvalues(self.matrix.as_ref())
+        })
+        .map(Vec::as_slice)
+    }
+
     /// Eigenvalues (ascending) and eigenvectors of the symmetric part.
     pub(crate) fn sym_eigen(&self) -> Result<&(Vec<f64>, Mat<f64>)> {
         cached(&self.sym_eigen, || linalg::sym_eigen(self.matrix.as_ref()))
@@ -186,4 +197,37 @@ impl PreparedOperator {
 /// The cached value, computed on first use; an error is cached too, and cloned out.
 fn cached<T>(cell: &OnceLock<Result<T>>, f: impl FnOnce() -> Result<T>) -> Result<&T> {
     cell.get_or_init(f).as_ref().map_err(Clone::clone)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::solver::{OrthogonalSolver, RiemannianLbfgs};
+
+    /// A solve that forms its own preconditioner (over the cache budget) gives the same bits
+    /// as one that uses the cached preconditioner.
+    #[test]
+    fn uncached_preconditioner_gives_the_same_result() {
+        let n = 8;
+        let a = Mat::from_fn(n, n, |i, j| ((i * 7 + j * 3) as f64 * 0.37).sin());
+        let b = Mat::from_fn(n, n, |i, j| ((i * 5 + j * 11) as f64 * 0.21).cos());
+        let solver = RiemannianLbfgs::default();
+        let run = |cache: bool| {
+            let pa = PreparedOperator::new(a.as_ref()).unwrap();
+            let pb = PreparedOperator::new(b.as_ref())
+                .unwrap()
+                .cache_preconditioner(cache);
+            let out = solver.solve_prepared(&pa, &pb).unwrap();
+            assert_eq!(pb.gauss_newton.get().is_some(), cache);
+            out
+        };
+        let (cached, own) = (run(true), run(false));
+        assert!(
+            cached.report.iterations > 0,
+            "the pair must need iterations"
+        );
+        assert_eq!(cached.loss.to_bits(), own.loss.to_bits());
+        assert_eq!(cached.c, own.c);
+        assert_eq!(cached.report.iterations, own.report.iterations);
+    }
 }

@@ -2,13 +2,14 @@
 //! (the Cayley retraction `C (I - S)^-1`, the Cayley map `(I - S)(I + S)^-1`).
 //!
 //! faer's partial-pivoting LU and solve are built for large matrices; at `n = 30` they take
-//! about 20 us, three times the work of two matrix products. Here the same algorithm (LU
-//! with partial pivoting, then forward and back substitution) runs on whole contiguous rows:
-//! with `M` and `R` column-major, `X = R M^-1` is `X^T = M^-T R^T`, a solve whose matrix and
-//! right-hand sides are the *rows* of `M^T` and `R^T`, that is the columns of `M` and `R` as
-//! stored. Every inner loop is then an `axpy` over a contiguous slice, compiled for AVX2 by
-//! [`simd`] (separate multiplies and adds, no fused multiply-add, like the rest of the crate's
-//! vector loops).
+//! about 20 us, the time of five matrix products of that size (this solver: 12 us). Here the
+//! same algorithm (LU with partial pivoting, then forward and back substitution) runs on whole
+//! contiguous rows: with `M` and `R` column-major, `X = R M^-1` is `X^T = M^-T R^T`, a solve
+//! whose matrix and right-hand sides are the *rows* of `M^T` and `R^T`, that is the columns of
+//! `M` and `R` as stored. The elimination is a sequence of `axpy`s on contiguous slices; the
+//! substitutions update one row of the right-hand side at a time, eight entries held in
+//! registers while all earlier rows are subtracted. Compiled for AVX2 by [`simd`] (separate
+//! multiplies and adds, no fused multiply-add, like the rest of the crate's vector loops).
 
 use super::flat::{simd, VectorOp};
 
@@ -93,7 +94,7 @@ impl VectorOp for RightDivide<'_> {
                     p = i;
                 }
             }
-            if !(big > 0.0) {
+            if !(big > 0.0 && big.is_finite()) {
                 return false;
             }
             if p != k {
