@@ -45,7 +45,7 @@ pub enum DsaError {
         what: String,
     },
     /// A trial is too short for the requested embedding and shift.
-    #[error("trial {trial} has {len} time points, but n_delays = {n_delays}, delay_interval = {delay_interval} and steps_ahead = {steps_ahead} need at least {needed}; use fewer delays, a smaller delay_interval, or longer trials")]
+    #[error("trial {trial}{} has {len} time points, but n_delays = {n_delays}, delay_interval = {delay_interval} and steps_ahead = {steps_ahead} need at least {needed}; use fewer delays, a smaller delay_interval, or longer trials", of_dataset(dataset))]
     TrialTooShort {
         /// Index of the trial.
         trial: usize,
@@ -59,6 +59,9 @@ pub enum DsaError {
         steps_ahead: usize,
         /// The minimum number of time points.
         needed: usize,
+        /// Which dataset of a many-dataset call the trial belongs to (`dataset 3`, `xs[0]`,
+        /// `ys[2]`, `x`, `y`), `None` for a single dataset.
+        dataset: Option<String>,
     },
     /// A parameter is outside its valid range, or parameters conflict.
     #[error("invalid parameter `{name}`: {reason}")]
@@ -125,7 +128,60 @@ impl From<faer::linalg::solvers::EvdError> for DsaError {
     }
 }
 
+/// ` of <dataset>` when the dataset is named.
+fn of_dataset(dataset: &Option<String>) -> String {
+    dataset
+        .as_ref()
+        .map_or_else(String::new, |d| format!(" of {d}"))
+}
+
 impl DsaError {
+    /// The error with the dataset it came from named in its message (`None`: unchanged), for
+    /// calls on many datasets. Variants without a description are returned as they are.
+    pub(crate) fn in_dataset(self, name: Option<String>) -> Self {
+        let Some(name) = name else {
+            return self;
+        };
+        match self {
+            DsaError::EmptyData { what } => DsaError::EmptyData {
+                what: format!("{name}: {what}"),
+            },
+            DsaError::NonFinite {
+                input,
+                location,
+                value,
+            } => DsaError::NonFinite {
+                input: format!("{input} of {name}"),
+                location,
+                value,
+            },
+            DsaError::ShapeMismatch { what } => DsaError::ShapeMismatch {
+                what: format!("{name}: {what}"),
+            },
+            DsaError::Degenerate { what } => DsaError::Degenerate {
+                what: format!("{name}: {what}"),
+            },
+            DsaError::TrialTooShort {
+                trial,
+                len,
+                n_delays,
+                delay_interval,
+                steps_ahead,
+                needed,
+                dataset: None,
+            } => DsaError::TrialTooShort {
+                trial,
+                len,
+                n_delays,
+                delay_interval,
+                steps_ahead,
+                needed,
+                dataset: Some(name),
+            },
+            other => other,
+        }
+    }
+
     pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {
         DsaError::InvalidParameter {
             name,

@@ -551,6 +551,70 @@ fn defaults_handle_short_and_low_dimensional_inputs() {
     assert!(matches!(err, DsaError::TrialTooShort { .. }), "{err}");
 }
 
+/// Errors in calls on many datasets say which dataset failed; a single dataset is not named.
+#[test]
+fn errors_name_the_failing_dataset() {
+    let mut r = rng(11);
+    let m = stable(&mut r, 2, 0.9);
+    let good: Vec<Mat<f64>> = (0..3).map(|_| simulate(&m, 200, 0.3, &mut r)).collect();
+    let mut bad = good[0].clone();
+    bad[(5, 1)] = f64::NAN;
+    let short = simulate(&m, 8, 0.3, &mut r);
+    let dsa = Dsa::builder().n_delays(10).rank(4).build().unwrap();
+
+    // conversion errors
+    let err = dsa
+        .pairwise(&[good[0].clone(), good[1].clone(), bad.clone()])
+        .unwrap_err();
+    assert!(matches!(err, DsaError::NonFinite { .. }), "{err}");
+    assert!(err.to_string().contains("of dataset 2"), "{err}");
+    let err = dsa.distance(&good[0], &bad).unwrap_err();
+    assert!(err.to_string().contains("of y"), "{err}");
+    let err = dsa
+        .bipartite(&[good[0].clone()], &[good[1].clone(), bad.clone()])
+        .unwrap_err();
+    assert!(err.to_string().contains("of ys[1]"), "{err}");
+
+    // fitting errors: the first failing dataset in list order
+    let err = dsa
+        .pairwise(&[
+            good[0].clone(),
+            short.clone(),
+            good[1].clone(),
+            short.clone(),
+        ])
+        .unwrap_err();
+    match &err {
+        DsaError::TrialTooShort {
+            trial: 0, dataset, ..
+        } => {
+            assert_eq!(dataset.as_deref(), Some("dataset 1"));
+        }
+        other => panic!("unexpected error {other:?}"),
+    }
+    assert!(
+        err.to_string().contains("trial 0 of dataset 1 has 8"),
+        "{err}"
+    );
+    let err = dsa
+        .one_to_many(&good[0], &[good[1].clone(), short.clone()])
+        .unwrap_err();
+    assert!(err.to_string().contains("of ys[1]"), "{err}");
+    let err = dsa
+        .bipartite(std::slice::from_ref(&short), std::slice::from_ref(&good[1]))
+        .unwrap_err();
+    assert!(err.to_string().contains("of xs[0]"), "{err}");
+    let err = dsa.fit_all(&[good[0].clone(), short.clone()]).unwrap_err();
+    assert!(err.to_string().contains("of dataset 1"), "{err}");
+    let err = dsa.distance(&short, &good[0]).unwrap_err();
+    assert!(err.to_string().contains("trial 0 of x has"), "{err}");
+    // one dataset: no name
+    match dsa.fit(&short).unwrap_err() {
+        DsaError::TrialTooShort { dataset: None, .. } => {}
+        other => panic!("unexpected error {other:?}"),
+    }
+}
+
 #[test]
 fn size_policies() {
     let mut r = rng(8);

@@ -34,7 +34,7 @@ proptest! {
         let span = (d - 1) * tau;
         let first_short = lens.iter().position(|&t| t < span + 1);
         match emb.embed(&data) {
-            Err(DsaError::TrialTooShort { trial, len, n_delays, delay_interval, steps_ahead, needed }) => {
+            Err(DsaError::TrialTooShort { trial, len, n_delays, delay_interval, steps_ahead, needed, dataset: None }) => {
                 let k = first_short.expect("error although every trial is long enough");
                 prop_assert_eq!(trial, k);
                 prop_assert_eq!(len, lens[k]);
@@ -94,6 +94,7 @@ proptest! {
         let err = emb.embed(&short).unwrap_err();
         prop_assert_eq!(err, DsaError::TrialTooShort {
             trial: 1, len: need - 1, n_delays: d, delay_interval: tau, steps_ahead: s, needed: need,
+            dataset: None,
         });
     }
 
@@ -163,7 +164,8 @@ fn fit_on_too_short_trial_is_an_error_not_a_panic() {
             n_delays: 4,
             delay_interval: 2,
             steps_ahead: 1,
-            needed: 8
+            needed: 8,
+            dataset: None,
         }
     );
     assert!(err.to_string().contains("trial 1"), "{err}");

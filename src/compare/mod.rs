@@ -277,6 +277,14 @@ struct Scored {
     value: f64,
 }
 
+/// How a many-dataset call names dataset `k` of its list in errors (`None`: a single dataset).
+type Names<'a> = &'a (dyn Fn(usize) -> Option<String> + Sync);
+
+/// `dataset k`: the names of a one-list call (`pairwise`, `fit_all`).
+fn list_name(k: usize) -> Option<String> {
+    Some(format!("dataset {k}"))
+}
+
 /// Memory for the Gauss–Newton preconditioners that [`Dsa::pairwise`], [`Dsa::bipartite`] and
 /// [`Dsa::one_to_many`] keep between pairs (all operators of a call together) (about `n^4` bytes each at size `n`: 0.76 MB at `n = 30`); beyond it, each
 /// pair forms its own.
@@ -360,26 +368,47 @@ impl Dsa {
         }
     }
 
-    /// Convert inputs (sequentially: a copy and a finiteness check each).
-    fn datasets<X: ToDataset>(xs: &[X]) -> Result<Vec<Dataset>> {
-        xs.iter().map(ToDataset::to_dataset).collect()
+    /// Convert inputs (sequentially: a copy and a finiteness check each); an error names the
+    /// dataset (`names(k)` for `xs[k]`).
+    fn datasets<X: ToDataset>(
+        xs: &[X],
+        names: impl Fn(usize) -> Option<String>,
+    ) -> Result<Vec<Dataset>> {
+        xs.iter()
+            .enumerate()
+            .map(|(k, x)| x.to_dataset().map_err(|e| e.in_dataset(names(k))))
+            .collect()
     }
 
-    /// Fit every dataset with its parameters, in parallel; the first error in call order wins.
-    fn fit_many(&self, data: &[&Dataset], params: &[DmdValidParams]) -> Result<Vec<DmdModel>> {
+    /// Fit every dataset with its parameters, in parallel; the first error in call order wins
+    /// and names its dataset.
+    fn fit_many(
+        &self,
+        data: &[&Dataset],
+        params: &[DmdValidParams],
+        names: Names<'_>,
+    ) -> Result<Vec<DmdModel>> {
         let fits: Vec<Result<DmdModel>> = self.install(|| {
             data.par_iter()
                 .zip(params.par_iter())
                 .map(|(d, p)| p.fit(d))
                 .collect()
         });
-        fits.into_iter().collect()
+        fits.into_iter()
+            .enumerate()
+            .map(|(k, r)| r.map_err(|e| e.in_dataset(names(k))))
+            .collect()
     }
 
     /// Resolve the parameters of a call and fit.
-    fn fit_layout(&self, layout: Layout, data: &[&Dataset]) -> Result<Vec<DmdModel>> {
+    fn fit_layout(
+        &self,
+        layout: Layout,
+        data: &[&Dataset],
+        names: Names<'_>,
+    ) -> Result<Vec<DmdModel>> {
         let params = self.dmd.resolve(layout, data)?;
-        self.fit_many(data, &params)
+        self.fit_many(data, &params, names)
     }
 
     /// The DMD model of one dataset, with this `Dsa`'s settings (per-dataset lists must have one
@@ -401,7 +430,7 @@ impl Dsa {
     /// ```
     pub fn fit<X: ToDataset + ?Sized>(&self, x: &X) -> Result<DmdModel> {
         let d = x.to_dataset()?;
-        let mut models = self.fit_layout(Layout::one_sided(1), &[&d])?;
+        let mut models = self.fit_layout(Layout::one_sided(1), &[&d], &|_| None)?;
         Ok(models.remove(0))
     }
 
@@ -425,9 +454,9 @@ impl Dsa {
     /// # Ok(()) }
     /// ```
     pub fn fit_all<X: ToDataset>(&self, xs: &[X]) -> Result<Vec<DmdModel>> {
-        let data = Self::datasets(xs)?;
+        let data = Self::datasets(xs, list_name)?;
         let refs: Vec<&Dataset> = data.iter().collect();
-        self.fit_layout(Layout::one_sided(refs.len()), &refs)
+        self.fit_layout(Layout::one_sided(refs.len()), &refs, &list_name)
     }
 
     /// The distance between two datasets (the value of [`Dsa::compare`]).
@@ -484,9 +513,10 @@ impl Dsa {
         X: ToDataset + ?Sized,
         Y: ToDataset + ?Sized,
     {
-        let dx = x.to_dataset()?;
-        let dy = y.to_dataset()?;
-        let models = self.fit_layout(Layout::two_sided(1, 1), &[&dx, &dy])?;
+        let names = |k: usize| Some(if k == 0 { "x" } else { "y" }.to_string());
+        let dx = x.to_dataset().map_err(|e| e.in_dataset(names(0)))?;
+        let dy = y.to_dataset().map_err(|e| e.in_dataset(names(1)))?;
+        let models = self.fit_layout(Layout::two_sided(1, 1), &[&dx, &dy], &names)?;
         let [model_x, model_y]: [DmdModel; 2] =
             models
                 .try_into()
@@ -537,11 +567,18 @@ impl Dsa {
         X: ToDataset + ?Sized,
         Y: ToDataset,
     {
-        let dx = x.to_dataset()?;
-        let dys = Self::datasets(ys)?;
+        let names = |k: usize| {
+            Some(if k == 0 {
+                "x".to_string()
+            } else {
+                format!("ys[{}]", k - 1)
+            })
+        };
+        let dx = x.to_dataset().map_err(|e| e.in_dataset(names(0)))?;
+        let dys = Self::datasets(ys, |k| names(k + 1))?;
         let mut refs = vec![&dx];
         refs.extend(dys.iter());
-        let models = self.fit_layout(Layout::two_sided(1, dys.len()), &refs)?;
+        let models = self.fit_layout(Layout::two_sided(1, dys.len()), &refs, &names)?;
         let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
         let pairs: Vec<(usize, usize)> = (0..dys.len()).map(|k| (0, k)).collect();
         self.run_pairs(&pairs, &ops[..1], &ops[1..], false)
@@ -574,10 +611,10 @@ impl Dsa {
     /// # Ok(()) }
     /// ```
     pub fn pairwise<X: ToDataset>(&self, xs: &[X]) -> Result<Mat<f64>> {
-        let data = Self::datasets(xs)?;
+        let data = Self::datasets(xs, list_name)?;
         let refs: Vec<&Dataset> = data.iter().collect();
         let m = refs.len();
-        let models = self.fit_layout(Layout::one_sided(m), &refs)?;
+        let models = self.fit_layout(Layout::one_sided(m), &refs, &list_name)?;
         let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
         let pairs: Vec<(usize, usize)> = (0..m)
             .flat_map(|i| (i + 1..m).map(move |j| (i, j)))
@@ -611,11 +648,18 @@ impl Dsa {
     /// # Ok(()) }
     /// ```
     pub fn bipartite<X: ToDataset, Y: ToDataset>(&self, xs: &[X], ys: &[Y]) -> Result<Mat<f64>> {
-        let dxs = Self::datasets(xs)?;
-        let dys = Self::datasets(ys)?;
+        let dxs = Self::datasets(xs, |i| Some(format!("xs[{i}]")))?;
+        let dys = Self::datasets(ys, |i| Some(format!("ys[{i}]")))?;
         let (m, k) = (dxs.len(), dys.len());
+        let names = |i: usize| {
+            Some(if i < m {
+                format!("xs[{i}]")
+            } else {
+                format!("ys[{}]", i - m)
+            })
+        };
         let refs: Vec<&Dataset> = dxs.iter().chain(dys.iter()).collect();
-        let models = self.fit_layout(Layout::two_sided(m, k), &refs)?;
+        let models = self.fit_layout(Layout::two_sided(m, k), &refs, &names)?;
         let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
         let pairs: Vec<(usize, usize)> = (0..m).flat_map(|i| (0..k).map(move |j| (i, j))).collect();
         let values = self.run_pairs(&pairs, &ops[..m], &ops[m..], false)?;

@@ -95,6 +95,7 @@ impl Embedding for DelayEmbedding {
                         delay_interval: tau,
                         steps_ahead: self.steps_ahead,
                         needed: needed.unwrap_or(usize::MAX),
+                        dataset: None,
                     })
                 }
             }

@@ -186,6 +186,7 @@ pub(crate) fn fit_decomposed(
                 delay_interval: params.delay_interval,
                 steps_ahead: s_steps,
                 needed: (params.n_delays - 1) * params.delay_interval + s_steps + 1,
+                dataset: None,
             });
         }
     }
