@@ -49,8 +49,8 @@ use crate::linalg::mm;
 ///
 /// The best point wins; [`SolverReport::starts`] lists every start's outcome (the winner's
 /// with its polish). Results do not depend on the number of threads. They can depend, in the
-/// last bits, on which starts share a batch (one direction is preconditioned by a one-vector
-/// solve, several by a four-vector one), so changing `n_random` or `n_signed` can move other
+/// last bits, on which starts share a batch (one direction is preconditioned by a one-column
+/// matrix product, several by a four-column one), so changing `n_random` or `n_signed` can move other
 /// starts slightly, and [`RiemannianLbfgs::solve_from`] need not reproduce a portfolio start
 /// bit for bit.
 ///
