@@ -166,7 +166,9 @@ impl RiemannianLbfgs {
         self.explore_rtol = rtol;
         self
     }
-    /// Number of curvature pairs kept (default 8; 1 to 1024).
+    /// Number of curvature pairs kept (default 8; 1 to 1024). The final polish of the winner
+    /// keeps four times as many (at most 1024): it runs once, near a minimum, where more pairs
+    /// cut its iterations by a quarter on the reference's anchor.
     #[must_use]
     pub fn memory(mut self, m: usize) -> Self {
         self.memory = m;
@@ -333,7 +335,7 @@ impl RiemannianLbfgs {
         if !(self.bound_tol >= 0.0) {
             return Err(DsaError::param("bound_tol", "must be >= 0"));
         }
-        if self.memory == 0 || self.memory > 1024 {
+        if self.memory == 0 || self.memory > MAX_MEMORY {
             return Err(DsaError::param(
                 "memory",
                 format!("must be between 1 and 1024, got {}", self.memory),
@@ -680,6 +682,13 @@ const MAX_FIRST_STEP: f64 = 0.1;
 /// (the best `n_signed` of them by loss are run).
 const SIGNED_SCREEN: usize = 16;
 
+/// Largest `memory`.
+const MAX_MEMORY: usize = 1024;
+
+/// The polish keeps this many times `memory` curvature pairs (measured on the anchor: 32 pairs
+/// polish in 54 iterations on average instead of 72 with 8, and 64 save little more).
+const POLISH_MEMORY_FACTOR: usize = 4;
+
 impl OrthogonalSolver for RiemannianLbfgs {
     fn name(&self) -> &'static str {
         "riemannian-lbfgs"
@@ -901,8 +910,13 @@ impl OrthogonalSolver for RiemannianLbfgs {
             }
             done
         };
+        // the polish keeps more curvature pairs: it runs once, near a minimum, where L-BFGS
+        // converges only linearly and every pair shortens it
+        let mut polish_ws: Option<Workspace<'_>> = None;
+        let polish_memory = (POLISH_MEMORY_FACTOR * self.memory).min(MAX_MEMORY);
         if !done && explore > self.grad_rtol && best.0.term == Termination::GradientTolerance {
-            done = polish(&mut best, &mut ws, &mut outcomes, &mut total_iters);
+            let pws = polish_ws.get_or_insert_with(|| Workspace::new(b, polish_memory, pc));
+            done = polish(&mut best, pws, &mut outcomes, &mut total_iters);
         }
         for h in 0..self.n_hops {
             if done {
@@ -927,7 +941,8 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     !done && explore > self.grad_rtol && run.term == Termination::GradientTolerance;
                 best = (run, Start::Hop(h), outcomes.len() - 1);
                 if polish_it {
-                    done = polish(&mut best, &mut ws, &mut outcomes, &mut total_iters);
+                    let pws = polish_ws.get_or_insert_with(|| Workspace::new(b, polish_memory, pc));
+                    done = polish(&mut best, pws, &mut outcomes, &mut total_iters);
                 }
             }
         }
