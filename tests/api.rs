@@ -551,6 +551,42 @@ fn defaults_handle_short_and_low_dimensional_inputs() {
     assert!(matches!(err, DsaError::TrialTooShort { .. }), "{err}");
 }
 
+/// The operator versions of `pairwise` and `bipartite` give the same bits as the dataset
+/// versions, under every score, and reject bad operators.
+#[test]
+fn pairwise_and_bipartite_on_fitted_operators() {
+    let mut r = rng(12);
+    let xs: Vec<Mat<f64>> = (0..4)
+        .map(|k| simulate(&stable(&mut r, 3, 0.8 + 0.04 * k as f64), 300, 0.3, &mut r))
+        .collect();
+    for score in [Score::Angular, Score::Euclidean, Score::Wasserstein] {
+        let dsa = small_dsa().score(score).build().unwrap();
+        let models = dsa.fit_all(&xs).unwrap();
+        let ops: Vec<faer::MatRef<'_, f64>> = models.iter().map(|m| m.operator()).collect();
+        let from_data = dsa.pairwise(&xs).unwrap();
+        let from_ops = dsa.pairwise_operators(&ops).unwrap();
+        assert_eq!(from_data, from_ops, "{score:?}");
+        let bi = dsa.bipartite_operators(&ops[..1], &ops[1..]).unwrap();
+        assert_eq!(bi, dsa.bipartite(&xs[..1], &xs[1..]).unwrap(), "{score:?}");
+        for k in 0..3 {
+            assert_eq!(bi[(0, k)].to_bits(), from_ops[(0, k + 1)].to_bits());
+        }
+    }
+    let dsa = small_dsa().build().unwrap();
+    let good = Mat::from_fn(3, 3, |i, j| if i == j { 0.5 } else { 0.1 });
+    let zero = Mat::<f64>::zeros(3, 3);
+    let nan = Mat::from_fn(3, 3, |i, _| if i == 1 { f64::NAN } else { 0.2 });
+    let err = dsa
+        .pairwise_operators(&[good.as_ref(), zero.as_ref()])
+        .unwrap_err();
+    assert!(matches!(err, DsaError::Degenerate { .. }), "{err}");
+    let err = dsa
+        .bipartite_operators(&[good.as_ref()], &[nan.as_ref()])
+        .unwrap_err();
+    assert!(matches!(err, DsaError::NonFinite { .. }), "{err}");
+    assert_eq!(dsa.pairwise_operators(&[]).unwrap().nrows(), 0);
+}
+
 /// Errors in calls on many datasets say which dataset failed; a single dataset is not named.
 #[test]
 fn errors_name_the_failing_dataset() {

@@ -616,14 +616,75 @@ impl Dsa {
         let m = refs.len();
         let models = self.fit_layout(Layout::one_sided(m), &refs, &list_name)?;
         let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
+        self.pairwise_operators(&ops)
+    }
+
+    /// [`Dsa::pairwise`] on already-fitted operators (for instance the operators of
+    /// [`Dsa::fit_all`]'s models, to compare them under several scores without refitting): the
+    /// `M x M` matrix of this `Dsa`'s score, symmetric with an exactly zero diagonal, each
+    /// unordered pair compared once, in parallel, with each operator prepared once
+    /// ([`crate::PreparedOperator`]). Entry `(i, j)` is the comparison of `ops[i]` with
+    /// `ops[j]` under this `Dsa`'s score, solver and size policy, the same bits whatever the
+    /// number of threads.
+    ///
+    /// # Errors
+    /// A non-square, non-finite or zero operator (the first failing pair in row order),
+    /// operators of different sizes under [`SizeMismatch::Error`], a solver failure, or
+    /// [`DsaError::Cancelled`].
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let wave = |w: f64| faer::Mat::from_fn(300, 2, |t, j| ((t as f64) * w + j as f64).sin());
+    /// let dsa = dsa::Dsa::builder().n_delays(3).rank(4).build()?;
+    /// let models = dsa.fit_all(&[wave(0.2), wave(0.3), wave(0.4)])?;
+    /// let ops: Vec<_> = models.iter().map(|m| m.operator()).collect();
+    /// let d = dsa.pairwise_operators(&ops)?;
+    /// assert_eq!(d[(0, 2)], dsa.pairwise(&[wave(0.2), wave(0.3), wave(0.4)])?[(0, 2)]);
+    /// # Ok(()) }
+    /// ```
+    pub fn pairwise_operators(&self, ops: &[MatRef<'_, f64>]) -> Result<Mat<f64>> {
+        let m = ops.len();
         let pairs: Vec<(usize, usize)> = (0..m)
             .flat_map(|i| (i + 1..m).map(move |j| (i, j)))
             .collect();
-        let values = self.run_pairs(&pairs, &ops, &ops, true)?;
+        let values = self.run_pairs(&pairs, ops, ops, true)?;
         let mut out = Mat::zeros(m, m);
         for (&(i, j), v) in pairs.iter().zip(values) {
             out[(i, j)] = v;
             out[(j, i)] = v;
+        }
+        Ok(out)
+    }
+
+    /// [`Dsa::bipartite`] on already-fitted operators: the `M x K` matrix of this `Dsa`'s
+    /// score between every operator of `a` and every operator of `b`.
+    ///
+    /// # Errors
+    /// As [`Dsa::pairwise_operators`].
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let a = faer::mat![[0.9, 0.2], [-0.2, 0.9]];
+    /// let b = faer::mat![[0.9, -0.2], [0.2, 0.9]]; // a conjugate of `a`
+    /// let c = faer::mat![[0.5, 0.0], [0.0, -0.5]];
+    /// let dsa = dsa::Dsa::default();
+    /// let d = dsa.bipartite_operators(&[a.as_ref()], &[b.as_ref(), c.as_ref()])?;
+    /// assert!(d[(0, 0)] < 1e-8 && d[(0, 1)] > 0.1);
+    /// # Ok(()) }
+    /// ```
+    pub fn bipartite_operators(
+        &self,
+        a: &[MatRef<'_, f64>],
+        b: &[MatRef<'_, f64>],
+    ) -> Result<Mat<f64>> {
+        let (m, k) = (a.len(), b.len());
+        let pairs: Vec<(usize, usize)> = (0..m).flat_map(|i| (0..k).map(move |j| (i, j))).collect();
+        let values = self.run_pairs(&pairs, a, b, false)?;
+        let mut out = Mat::zeros(m, k);
+        for (&(i, j), v) in pairs.iter().zip(values) {
+            out[(i, j)] = v;
         }
         Ok(out)
     }
@@ -661,13 +722,7 @@ impl Dsa {
         let refs: Vec<&Dataset> = dxs.iter().chain(dys.iter()).collect();
         let models = self.fit_layout(Layout::two_sided(m, k), &refs, &names)?;
         let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
-        let pairs: Vec<(usize, usize)> = (0..m).flat_map(|i| (0..k).map(move |j| (i, j))).collect();
-        let values = self.run_pairs(&pairs, &ops[..m], &ops[m..], false)?;
-        let mut out = Mat::zeros(m, k);
-        for (&(i, j), v) in pairs.iter().zip(values) {
-            out[(i, j)] = v;
-        }
-        Ok(out)
+        self.bipartite_operators(&ops[..m], &ops[m..])
     }
 
     /// Whether the pair is compared by Procrustes (as opposed to the spectral score).
