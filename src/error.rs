@@ -138,48 +138,21 @@ fn of_dataset(dataset: &Option<String>) -> String {
 impl DsaError {
     /// The error with the dataset it came from named in its message (`None`: unchanged), for
     /// calls on many datasets. Variants without a description are returned as they are.
-    pub(crate) fn in_dataset(self, name: Option<String>) -> Self {
+    pub(crate) fn in_dataset(mut self, name: Option<String>) -> Self {
         let Some(name) = name else {
             return self;
         };
-        match self {
-            DsaError::EmptyData { what } => DsaError::EmptyData {
-                what: format!("{name}: {what}"),
-            },
-            DsaError::NonFinite {
-                input,
-                location,
-                value,
-            } => DsaError::NonFinite {
-                input: format!("{input} of {name}"),
-                location,
-                value,
-            },
-            DsaError::ShapeMismatch { what } => DsaError::ShapeMismatch {
-                what: format!("{name}: {what}"),
-            },
-            DsaError::Degenerate { what } => DsaError::Degenerate {
-                what: format!("{name}: {what}"),
-            },
-            DsaError::TrialTooShort {
-                trial,
-                len,
-                n_delays,
-                delay_interval,
-                steps_ahead,
-                needed,
-                dataset: None,
-            } => DsaError::TrialTooShort {
-                trial,
-                len,
-                n_delays,
-                delay_interval,
-                steps_ahead,
-                needed,
-                dataset: Some(name),
-            },
-            other => other,
+        match &mut self {
+            DsaError::EmptyData { what }
+            | DsaError::ShapeMismatch { what }
+            | DsaError::Degenerate { what } => *what = format!("{name}: {what}"),
+            DsaError::NonFinite { input, .. } => *input = format!("{input} of {name}"),
+            DsaError::TrialTooShort { dataset, .. } => {
+                dataset.get_or_insert(name);
+            }
+            _ => {}
         }
+        self
     }
 
     pub(crate) fn param(name: &'static str, reason: impl fmt::Display) -> Self {

@@ -758,13 +758,7 @@ impl Dsa {
     /// Compare two operators with this `Dsa`'s score, solver and size policy.
     fn score_pair(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Scored> {
         if self.uses_procrustes(a.nrows(), b.nrows()) {
-            let policy = match self.size_mismatch {
-                SizeMismatch::ZeroPad => SizeMismatch::ZeroPad,
-                _ => SizeMismatch::Error,
-            };
-            let cmp = Procrustes::with_shared_solver(Arc::clone(&self.solver))
-                .size_mismatch(policy)
-                .compare(a, b)?;
+            let cmp = self.procrustes().compare(a, b)?;
             let value = self.procrustes_value(&cmp);
             Ok(Scored {
                 comparison: DsaComparison::Procrustes(cmp),
@@ -780,6 +774,16 @@ impl Dsa {
                 value,
             })
         }
+    }
+
+    /// The Procrustes comparison of this `Dsa`: its solver, and zero-padding if asked for
+    /// (sizes that differ are otherwise an error; `SizeMismatch::Spectral` is handled before).
+    fn procrustes(&self) -> Procrustes {
+        let policy = match self.size_mismatch {
+            SizeMismatch::ZeroPad => SizeMismatch::ZeroPad,
+            _ => SizeMismatch::Error,
+        };
+        Procrustes::with_shared_solver(Arc::clone(&self.solver)).size_mismatch(policy)
     }
 
     /// The Procrustes score this `Dsa` reports.
@@ -842,12 +846,7 @@ impl Dsa {
             (pa, pb)
         });
         let prepared_b = if shared { &prepared_a } else { &prepared_b };
-        let procrustes = Procrustes::with_shared_solver(Arc::clone(&self.solver)).size_mismatch(
-            match self.size_mismatch {
-                SizeMismatch::ZeroPad => SizeMismatch::ZeroPad,
-                _ => SizeMismatch::Error,
-            },
-        );
+        let procrustes = self.procrustes();
         let score = |i: usize, j: usize| -> Result<f64> {
             match (&prepared_a[i], &prepared_b[j]) {
                 (Some(x), Some(y)) if self.uses_procrustes(x.size(), y.size()) => procrustes

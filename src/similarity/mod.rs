@@ -210,8 +210,8 @@ pub(crate) fn check_operator_entries(a: MatRef<'_, f64>, name: &str) -> Result<(
     Ok(())
 }
 
-/// `a / ||a||_F`, overflow-safe; error for a zero operator.
-pub(crate) fn normalize(a: MatRef<'_, f64>, name: &str) -> Result<Mat<f64>> {
+/// `(a / ||a||_F, ||a||_F)`, overflow-safe; error for a zero operator.
+pub(crate) fn normalize(a: MatRef<'_, f64>, name: &str) -> Result<(Mat<f64>, f64)> {
     let m = a.norm_max();
     if m == 0.0 {
         return Err(DsaError::Degenerate {
@@ -220,9 +220,11 @@ pub(crate) fn normalize(a: MatRef<'_, f64>, name: &str) -> Result<Mat<f64>> {
     }
     let scaled = Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] / m);
     let nrm = scaled.norm_l2();
-    Ok(Mat::from_fn(a.nrows(), a.ncols(), |i, j| {
-        scaled[(i, j)] / nrm
-    }))
+    // ||a|| = m ||a / m||
+    Ok((
+        Mat::from_fn(a.nrows(), a.ncols(), |i, j| scaled[(i, j)] / nrm),
+        m * nrm,
+    ))
 }
 
 fn pad(a: MatRef<'_, f64>, n: usize) -> Mat<f64> {
@@ -237,8 +239,8 @@ impl Similarity for Procrustes {
         // shape and finiteness of both before either is found degenerate
         check_operator(a, "A")?;
         check_operator(b, "B")?;
-        let pa = PreparedOperator::labelled(a, "A")?;
-        let pb = PreparedOperator::labelled(b, "B")?;
+        let pa = PreparedOperator::checked(a, "A")?;
+        let pb = PreparedOperator::checked(b, "B")?;
         self.compare_prepared(&pa, &pb)
     }
 }

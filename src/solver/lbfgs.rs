@@ -738,27 +738,24 @@ impl OrthogonalSolver for RiemannianLbfgs {
             let l = super::objective::loss(a, b, c.as_ref());
             meets_bound(l).then_some(l)
         };
-        let spectral = if self.spectral_start {
-            starts::spectral_alignment(pa, pb, false)?
-        } else {
-            None
-        };
-        if let Some(c) = &spectral {
-            if let Some(l) = certified(c) {
-                return self.exact(a, b, c.clone(), l, Start::Spectral);
+        // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
+        let mut aligned: [Option<Mat<f64>>; 2] = [None, None];
+        if self.spectral_start {
+            for (k, (transposed, start)) in
+                [(false, Start::Spectral), (true, Start::SpectralTransposed)]
+                    .into_iter()
+                    .enumerate()
+            {
+                let c = starts::spectral_alignment(pa, pb, transposed)?;
+                if let Some(c) = &c {
+                    if let Some(l) = certified(c) {
+                        return self.exact(a, b, c.clone(), l, start);
+                    }
+                }
+                aligned[k] = c;
             }
         }
-        let spectral_t = if self.spectral_start {
-            // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
-            starts::spectral_alignment(pa, pb, true)?
-        } else {
-            None
-        };
-        if let Some(c) = &spectral_t {
-            if let Some(l) = certified(c) {
-                return self.exact(a, b, c.clone(), l, Start::SpectralTransposed);
-            }
-        }
+        let [spectral, spectral_t] = aligned;
         let mut signed: Vec<(f64, usize, Mat<f64>)> = starts::signed_symmetric_alignments(
             pa,
             pb,

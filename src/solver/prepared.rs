@@ -79,16 +79,14 @@ impl PreparedOperator {
     /// # Ok(()) }
     /// ```
     pub fn new(a: MatRef<'_, f64>) -> Result<Self> {
-        Self::labelled(a, "A")
+        crate::similarity::check_operator(a, "A")?;
+        Self::checked(a, "A")
     }
 
-    /// As [`PreparedOperator::new`], with `name` in error messages.
-    pub(crate) fn labelled(a: MatRef<'_, f64>, name: &str) -> Result<Self> {
-        crate::similarity::check_operator(a, name)?;
-        let matrix = crate::similarity::normalize(a, name)?;
-        let m = a.norm_max();
-        // ||a|| = m ||a / m||, overflow-safe
-        let norm = m * Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] / m).norm_l2();
+    /// As [`PreparedOperator::new`] for an operator already checked (square, finite), with
+    /// `name` in error messages.
+    pub(crate) fn checked(a: MatRef<'_, f64>, name: &str) -> Result<Self> {
+        let (matrix, norm) = crate::similarity::normalize(a, name)?;
         Ok(Self::with_norm(matrix, norm))
     }
 

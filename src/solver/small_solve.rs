@@ -42,36 +42,31 @@ fn axpy_neg(y: &mut [f64], a: f64, x: &[f64]) {
 fn row_update(xi: &mut [f64], coef: &[f64], xs: &[f64], n: usize) {
     let mut off = 0;
     while off + 8 <= n {
-        let mut acc = [0.0f64; 8];
-        acc.copy_from_slice(&xi[off..off + 8]);
-        for (j, &c) in coef.iter().enumerate() {
-            let x = &xs[j * n + off..j * n + off + 8];
-            for l in 0..8 {
-                acc[l] -= c * x[l];
-            }
-        }
-        xi[off..off + 8].copy_from_slice(&acc);
+        row_block::<8>(xi, coef, xs, n, off);
         off += 8;
     }
     if off + 4 <= n {
-        let mut acc = [0.0f64; 4];
-        acc.copy_from_slice(&xi[off..off + 4]);
-        for (j, &c) in coef.iter().enumerate() {
-            let x = &xs[j * n + off..j * n + off + 4];
-            for l in 0..4 {
-                acc[l] -= c * x[l];
-            }
-        }
-        xi[off..off + 4].copy_from_slice(&acc);
+        row_block::<4>(xi, coef, xs, n, off);
         off += 4;
     }
-    for o in off..n {
-        let mut acc = xi[o];
-        for (j, &c) in coef.iter().enumerate() {
-            acc -= c * xs[j * n + o];
-        }
-        xi[o] = acc;
+    while off < n {
+        row_block::<1>(xi, coef, xs, n, off);
+        off += 1;
     }
+}
+
+/// [`row_update`] on the `W` entries `off .. off + W` of `xi`, accumulated in registers.
+#[inline(always)]
+fn row_block<const W: usize>(xi: &mut [f64], coef: &[f64], xs: &[f64], n: usize, off: usize) {
+    let mut acc = [0.0f64; W];
+    acc.copy_from_slice(&xi[off..off + W]);
+    for (j, &c) in coef.iter().enumerate() {
+        let x = &xs[j * n + off..j * n + off + W];
+        for l in 0..W {
+            acc[l] -= c * x[l];
+        }
+    }
+    xi[off..off + W].copy_from_slice(&acc);
 }
 
 impl VectorOp for RightDivide<'_> {
