@@ -355,7 +355,19 @@ proptest! {
 // ---------------------------------------------------------------------------------------------
 // the reference's acceptance cases: A uniform n x n, Q with det -1, B = Q A Q^T
 
-fn acceptance_case(n: usize) -> (Mat<f64>, Mat<f64>) {
+/// The reference's own cases (`tests/test_simdist.py::test_simdist_convergent`: numpy seed 5),
+/// generated once by `tests/fixtures/reference_acceptance/generate.py`.
+fn reference_acceptance_case(n: usize) -> (Mat<f64>, Mat<f64>) {
+    let read = |file: &str| {
+        let (shape, data) = read_npy("reference_acceptance", file);
+        assert_eq!(shape, [n, n]);
+        Mat::from_fn(n, n, |i, j| data[i * n + j])
+    };
+    (read(&format!("x{n}.npy")), read(&format!("y{n}.npy")))
+}
+
+/// The same construction from this crate's own seeds.
+fn seeded_acceptance_case(n: usize) -> (Mat<f64>, Mat<f64>) {
     let mut r = rng(1000 + n as u64);
     let a = uniform(&mut r, n, n);
     let q = haar_det(&mut r, n, -1.0);
@@ -366,30 +378,40 @@ fn acceptance_case(n: usize) -> (Mat<f64>, Mat<f64>) {
 #[test]
 fn acceptance_default_solver() {
     for n in [10, 50, 100] {
-        let (a, b) = acceptance_case(n);
-        let t = Instant::now();
-        let cmp = Procrustes::default()
-            .compare(a.as_ref(), b.as_ref())
-            .unwrap();
-        println!(
-            "acceptance n = {n}: default angular {:.3e} in {:.1} ms ({} iterations, {:?})",
-            cmp.angular,
-            t.elapsed().as_secs_f64() * 1e3,
-            cmp.report.iterations,
-            cmp.report.termination
-        );
-        assert!(cmp.angular < 1e-8, "n = {n}: angular {:e}", cmp.angular);
+        for (source, (a, b)) in [
+            ("reference", reference_acceptance_case(n)),
+            ("seeded", seeded_acceptance_case(n)),
+        ] {
+            let t = Instant::now();
+            let cmp = Procrustes::default()
+                .compare(a.as_ref(), b.as_ref())
+                .unwrap();
+            println!(
+                "acceptance ({source}) n = {n}: default angular {:.3e} in {:.1} ms ({} iterations, {:?})",
+                cmp.angular,
+                t.elapsed().as_secs_f64() * 1e3,
+                cmp.report.iterations,
+                cmp.report.termination
+            );
+            assert!(
+                cmp.angular < 1e-8,
+                "{source} n = {n}: angular {:e}",
+                cmp.angular
+            );
+        }
     }
 }
 
+/// Cayley + Adam at the settings of the reference's test (learning rate 5e-3, 10,000
+/// iterations) on the reference's own case, against the reference's tolerance 2e-2.
 fn acceptance_cayley_adam(n: usize) {
-    let (a, b) = acceptance_case(n);
+    let (a, b) = reference_acceptance_case(n);
     let t = Instant::now();
-    let cmp = Procrustes::with_solver(CayleyAdam::default().iters(10_000))
+    let cmp = Procrustes::with_solver(CayleyAdam::default().lr(5e-3).iters(10_000))
         .compare(a.as_ref(), b.as_ref())
         .unwrap();
     println!(
-        "acceptance n = {n}: Cayley+Adam (lr 0.01, 10,000 iterations) angular {:.3e} in {:.2} s",
+        "acceptance n = {n}: Cayley+Adam (lr 5e-3, 10,000 iterations) angular {:.3e} in {:.2} s",
         cmp.angular,
         t.elapsed().as_secs_f64()
     );
@@ -398,27 +420,33 @@ fn acceptance_cayley_adam(n: usize) {
         "n = {n}: Cayley+Adam angular {:e}",
         cmp.angular
     );
+    // the default solver is exact on the same case, and never worse
+    let exact = Procrustes::default()
+        .compare(a.as_ref(), b.as_ref())
+        .unwrap();
+    assert!(exact.angular < 1e-8 && exact.angular <= cmp.angular);
 }
 
-/// The paper's method at the reference's settings is trapped in a local minimum on most seeds
-/// of this construction (measured: 0.12-0.20 rad at n = 10 on 3 of 4 seeds, 1.3e-4 on the
-/// fourth; 0.120 / 0.148 / 0.105 rad at n = 10 / 50 / 100 on the seeds below); the reference's own test passes with one fixed seed that cannot be reproduced
-/// here. Kept as the issue states it; `cayley_adam_reaches_acceptance_on_some_seed` below is
-/// the check that runs in CI.
+/// Measured: 4.6e-4 rad in 0.05 s (release).
 #[test]
-#[ignore = "Cayley+Adam is trapped in a local minimum at this seed (0.12 rad); see doc comment"]
 fn acceptance_cayley_adam_n10() {
     acceptance_cayley_adam(10);
 }
 
+/// Measured: 5.6e-2 rad after 10,000 iterations (1.9 s), still falling slowly (4.2e-2 after
+/// 20,000, 3.3e-2 after 40,000): the optimum has eigenvalues at -1, which the Cayley chart
+/// reaches only at infinity (spec §4.1). The reference's test, which asserts 2e-2 here, feeds
+/// `W` through a small tanh network first (which the spec leaves out); with plain
+/// `S = W - W^T`, as the spec prescribes, 10,000 iterations are not enough.
 #[test]
-#[ignore = "slow (2 s), and trapped at 0.15 rad on this seed like n = 10; see acceptance_cayley_adam_n10"]
+#[ignore = "slow (1.9 s) and not under 2e-2 (5.6e-2) with S = W - W^T; see doc comment"]
 fn acceptance_cayley_adam_n50() {
     acceptance_cayley_adam(50);
 }
 
+/// Measured: 7.8e-2 rad after 10,000 iterations (12 s); as for n = 50.
 #[test]
-#[ignore = "slow (13 s), and trapped at 0.11 rad on this seed like n = 10; see acceptance_cayley_adam_n10"]
+#[ignore = "slow (12 s) and not under 2e-2 (7.8e-2) with S = W - W^T; see acceptance_cayley_adam_n50"]
 fn acceptance_cayley_adam_n100() {
     acceptance_cayley_adam(100);
 }
@@ -1023,38 +1051,6 @@ fn grad_norm(a: &Mat<f64>, b: &Mat<f64>, c: &Mat<f64>) -> f64 {
     let g = euclidean_gradient(a.as_ref(), b.as_ref(), c.as_ref());
     let t = mul(c.transpose(), g.as_ref());
     ((&t - t.transpose()) * 0.5).norm_l2()
-}
-
-/// The paper's method works when it is not trapped: on the reference's acceptance construction
-/// (A uniform, Q of determinant -1), at least one of four seeds gets under the reference's 2e-2
-/// after 10,000 iterations, and on every seed the default solver is exact.
-#[test]
-fn cayley_adam_reaches_acceptance_on_some_seed() {
-    let n = 10;
-    let mut best = f64::INFINITY;
-    for seed in 0..4u64 {
-        let mut r = rng(1000 + seed);
-        let a = Mat::from_fn(n, n, |_, _| r.random::<f64>());
-        let mut q = haar(&mut r, n);
-        for i in 0..n {
-            q[(i, 0)] = -q[(i, 0)];
-        }
-        let b = &q * &a * q.transpose();
-        let adam = Procrustes::with_solver(CayleyAdam::default().iters(10_000))
-            .compare(a.as_ref(), b.as_ref())
-            .unwrap();
-        let exact = Procrustes::default()
-            .compare(a.as_ref(), b.as_ref())
-            .unwrap();
-        println!(
-            "seed {seed}: Cayley+Adam {:.3e}, default {:.3e}",
-            adam.angular, exact.angular
-        );
-        assert!(exact.angular < 1e-8);
-        assert!(exact.angular <= adam.angular + 1e-12);
-        best = best.min(adam.angular);
-    }
-    assert!(best < 2e-2, "Cayley+Adam never reached 2e-2: best {best:e}");
 }
 
 // ---------------------------------------------------------------------------------------------
