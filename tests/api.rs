@@ -743,7 +743,6 @@ fn bad_data_is_an_error() {
 struct AnchorStats {
     above: Vec<(usize, usize, f64, f64)>,
     below: usize,
-    worst: f64,
 }
 
 fn anchor_stats() -> AnchorStats {
@@ -790,11 +789,7 @@ fn anchor_stats() -> AnchorStats {
     for (i, j, o, r) in &above {
         println!("  above: ({i}, {j}) ours {o:.6} reference {r:.6}");
     }
-    AnchorStats {
-        above,
-        below,
-        worst,
-    }
+    AnchorStats { above, below }
 }
 
 /// The reference's pairwise benchmark: 20 systems (10 noisy stable linear, 10 leaky tanh RNNs),
@@ -803,41 +798,20 @@ fn anchor_stats() -> AnchorStats {
 /// entry by more than 1e-3; entries clearly below it are where the reference's optimizer stopped
 /// short.
 ///
-/// Measured with the default solver: 1 of 190 entries is above (pair (10, 15): 0.09641 against
-/// 0.09467, +1.7e-3) because our portfolio of starts ends in a shallower local minimum there
-/// (about 40% of random starts find the basin at 0.0938, below the reference; ours miss it).
-/// Pair (1, 3) is the other usual suspect: only about 5% of random starts find its basin at
-/// 0.2064, and variants of the solver ended 2.4e-3 to 6.3e-3 above the reference there. The problem is
-/// not convex, and no affordable start set guarantees the global optimum for systems that are
-/// not conjugate; which pairs miss changes with any change to the solver's arithmetic (0 to 3 of
-/// 190 in the variants measured while tuning it). `pairwise_anchor_close_to_the_reference` is
-/// the check CI runs.
+/// Measured with the default solver: no entry above, 81 to 84 of 190 clearly below, over seeds
+/// 0 to 5 (seed 0, the default: 81 below; the largest excess is about +8e-4). The problem is not convex and
+/// no affordable start set guarantees the global optimum for systems that are not conjugate:
+/// pair (10, 15) has a basin at 0.0934 that about 40% of random starts find, and a shallower one
+/// at 0.0964, 1.7e-3 above the reference, where the portfolio ended before it ran the identity
+/// and the reflection on the reversed pair too (see `RiemannianLbfgs`). Which pairs sit near
+/// the margin can change with any change to the solver's arithmetic.
 #[test]
-#[ignore = "1 of 190 entries exceeds the reference by 1.7e-3 (a local minimum); see doc comment"]
 fn pairwise_anchor_against_the_reference() {
     let stats = anchor_stats();
     assert!(
         stats.above.is_empty(),
         "{} entries exceed the reference by more than 1e-3",
         stats.above.len()
-    );
-}
-
-/// What the default solver achieves on the anchor, with the margin the tuning runs showed: at
-/// most three entries above the reference by more than 1e-3, none by more than 1e-2, and at
-/// least 80 of 190 entries more than 1e-3 below it (measured: 1 above by 1.7e-3, 83 below).
-#[test]
-fn pairwise_anchor_close_to_the_reference() {
-    let stats = anchor_stats();
-    assert!(
-        stats.above.len() <= 3,
-        "{} entries above the reference + 1e-3",
-        stats.above.len()
-    );
-    assert!(
-        stats.worst <= 1e-2,
-        "worst excess over the reference {:.3e}",
-        stats.worst
     );
     assert!(
         stats.below >= 80,

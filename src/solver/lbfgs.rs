@@ -40,8 +40,11 @@ use crate::linalg::mm;
 ///    basin); for near-conjugate pairs it reaches the global optimum, certified when the
 ///    distance meets the bound (to `bound_tol`), and the solve stops there;
 /// 2. otherwise, in parallel batches, the identity, the transposed spectral start, a
-///    reflection, then alternately the `n_signed` sign patterns with the lowest loss and
-///    `n_random` seeded Haar-random starts; optionally the paper's solver
+///    reflection and the `n_signed` sign patterns with the lowest loss; then, on the reversed
+///    pair `(B, A)` (`||A - C B C^T|| = ||B - C^T A C||`, preconditioned on `A`, the answer
+///    transposed), the identity and the reflection again and `n_random` seeded Haar-random
+///    starts. The reversed pair gives the same start another descent path, which can end in
+///    another basin; optionally the paper's solver
 ///    ([`RiemannianLbfgs::paper_start`]) refined by L-BFGS, which makes the result never worse
 ///    than Cayley + Adam's;
 /// 3. every start runs to the exploration tolerance `explore_rtol`; the best is polished to
@@ -54,8 +57,8 @@ use crate::linalg::mm;
 /// starts slightly, and [`RiemannianLbfgs::solve_from`] need not reproduce a portfolio start
 /// bit for bit.
 ///
-/// Defaults: `n_signed = 2`, `n_random` from 16 at `n <= 10` down to 2 at `n = 30` (eight
-/// starts in all there) and 1 from `n = 43`, `explore_rtol = 1e-3`,
+/// Defaults: `n_signed = 1`, `n_random` from 15 at `n <= 10` down to 1 at `n = 30` (eight
+/// starts in all there) and 0 from `n = 43`, `explore_rtol = 1e-3`,
 /// `grad_rtol = 1e-7`, `grad_tol = 1e-12`, `max_iters = 2000`, `memory = 8`, `seed = 0`,
 /// no paper start, no hops, [`Preconditioner::Auto`].
 ///
@@ -106,7 +109,7 @@ impl Default for RiemannianLbfgs {
             spectral_start: true,
             n_hops: 0,
             hop_size: 0.5,
-            n_signed: 2,
+            n_signed: 1,
             paper_start: None,
             preconditioner: Preconditioner::Auto,
         }
@@ -116,7 +119,7 @@ impl Default for RiemannianLbfgs {
 impl RiemannianLbfgs {
     /// A wider search: 8 symmetric-part alignments, at least 8 random starts (more where the
     /// default rule gives more), the paper's solver as a start (so never worse than
-    /// Cayley + Adam at the reference's settings) and 4 hops. Two to three and a half times
+    /// Cayley + Adam at the reference's settings) and 4 hops. About three and a half times
     /// slower than the default on pairs that are not conjugate.
     ///
     /// # Example
@@ -175,8 +178,8 @@ impl RiemannianLbfgs {
         self
     }
     /// Number of seeded Haar-random starts (default: `ceil(1800 / n^2)` clamped to `1..=16`,
-    /// so that small problems, where a start costs little, get more of them: 16 at `n <= 10`,
-    /// 5 at `n = 20`, 2 at `n = 30`, 1 from `n = 43`).
+    /// minus one, so that small problems, where a start costs little, get more of them: 15 at
+    /// `n <= 10`, 4 at `n = 20`, 1 at `n = 30`, none from `n = 43`).
     #[must_use]
     pub fn n_random(mut self, k: usize) -> Self {
         self.n_random = Some(k);
@@ -185,10 +188,9 @@ impl RiemannianLbfgs {
 
     fn random_starts(&self, n: usize) -> usize {
         self.n_random.unwrap_or_else(|| {
-            1800usize
-                .div_ceil((n * n).max(1))
-                .clamp(1, 16)
-                .max(self.min_random)
+            // the identity and the reflection on the reversed pair take one random start's
+            // place: the portfolio has as many starts as it had before they were added
+            (1800usize.div_ceil((n * n).max(1)).clamp(1, 16) - 1).max(self.min_random)
         })
     }
     /// Seed of the random starts (default 0).
@@ -674,6 +676,9 @@ impl<'p> Workspace<'p> {
     }
 }
 
+/// A start of the portfolio: its name and its matrix.
+type Candidate = (Start, Mat<f64>);
+
 /// Largest first step of a run meant to stay local, in radians (Frobenius norm of the skew
 /// generator `t X` of the step `C -> C Cay(t X)`).
 const MAX_FIRST_STEP: f64 = 0.1;
@@ -790,7 +795,12 @@ impl OrthogonalSolver for RiemannianLbfgs {
         };
         let mut ws = Workspace::new(b, self.memory, pc);
         ws.cap_first = true;
-        let mut run = self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore);
+        // the preconditioner on A, for the reversed starts of phase 2, is formed (once per
+        // prepared operator) while phase 1 runs; one that is not cached is formed in phase 2
+        let (mut run, pc_a_cached) = rayon::join(
+            || self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore),
+            || self.uses_gauss_newton(n).then(|| pa.gauss_newton()),
+        );
         ws.cap_first = false;
         let mut total_iters = run.iters;
         let mut done = settle(&mut run);
@@ -800,34 +810,44 @@ impl OrthogonalSolver for RiemannianLbfgs {
 
         // Phase 2: the rest of the portfolio, in parallel.
         if !done {
-            let mut candidates: Vec<(Start, Mat<f64>)> = Vec::new();
+            // Two orientations: ||A - C B C^T|| = ||B - C^T A C||, so a start can also run on
+            // the reversed pair (B, A), preconditioned on A, its answer transposed. The path
+            // differs (the step multiplies C on the other side, the preconditioner is the
+            // other operator's), and so can the basin it ends in: on the reference's anchor,
+            // the identity and the reflection run both ways, with the random starts reversed,
+            // end in the best basin more often than the same number of starts run one way.
+            let mut forward: Vec<Candidate> = Vec::new();
             if first != Start::Identity {
-                candidates.push((Start::Identity, Mat::identity(n, n)));
+                forward.push((Start::Identity, Mat::identity(n, n)));
             }
             if let Some(c) = spectral_t {
-                candidates.push((Start::SpectralTransposed, c));
+                forward.push((Start::SpectralTransposed, c));
             }
-            candidates.push((Start::Reflection, starts::reflection(n)));
+            forward.push((Start::Reflection, starts::reflection(n)));
             // the sign patterns with the lowest loss at the start
             signed.truncate(self.n_signed);
-            let mut signed = signed.into_iter().map(|(_, k, c)| (k, c));
-            let mut random = 0;
-            let n_random = self.random_starts(n);
-            loop {
-                let mut added = false;
-                if let Some((k, c)) = signed.next() {
-                    candidates.push((Start::SignedSymmetric(k), c));
-                    added = true;
+            forward.extend(
+                signed
+                    .into_iter()
+                    .map(|(_, k, c)| (Start::SignedSymmetric(k), c)),
+            );
+            let mut reversed: Vec<Candidate> = vec![
+                (Start::IdentityReversed, Mat::identity(n, n)),
+                (Start::ReflectionReversed, starts::reflection(n)),
+            ];
+            reversed.extend(
+                (0..self.random_starts(n))
+                    .map(|k| (Start::Random(k), starts::haar(n, self.seed, k))),
+            );
+            let own_pc_a;
+            let pc_a = match pc_a_cached {
+                None => None,
+                Some(Ok(cached)) => cached,
+                Some(Err(())) => {
+                    own_pc_a = GaussNewton::new(a);
+                    own_pc_a.as_ref()
                 }
-                if random < n_random {
-                    candidates.push((Start::Random(random), starts::haar(n, self.seed, random)));
-                    random += 1;
-                    added = true;
-                }
-                if !added {
-                    break;
-                }
-            }
+            };
             let paper = self
                 .paper_start
                 .as_ref()
@@ -835,21 +855,32 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .transpose()?;
             // With the preconditioner: batches of four (its width) advanced in lockstep;
             // without: one start per task. Batches run in parallel.
-            let width = if pc.is_some() { 4 } else { 1 };
-            let mut runs: Vec<(Start, LocalRun, usize)> = candidates
-                .par_chunks(width)
-                .flat_map_iter(|batch| {
+            let width = |pc: Option<&GaussNewton>| if pc.is_some() { 4 } else { 1 };
+            let batches: Vec<(bool, &[Candidate])> = forward
+                .chunks(width(pc))
+                .map(|batch| (false, batch))
+                .chain(reversed.chunks(width(pc_a)).map(|batch| (true, batch)))
+                .collect();
+            let mut runs: Vec<(Start, LocalRun, usize)> = batches
+                .par_iter()
+                .flat_map_iter(|&(rev, batch)| {
+                    let (left, right, pc) = if rev { (b, a, pc_a) } else { (a, b, pc) };
                     let mut wss: Vec<Workspace<'_>> = batch
                         .iter()
-                        .map(|_| Workspace::new(b, self.memory, pc))
+                        .map(|_| Workspace::new(right, self.memory, pc))
                         .collect();
                     let c0s: Vec<MatRef<'_, f64>> = batch.iter().map(|(_, c)| c.as_ref()).collect();
                     let runs =
-                        self.local_batch(a, &c0s, &mut wss, deadline, self.max_iters, explore);
+                        self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, explore);
                     batch
                         .iter()
                         .zip(runs)
-                        .map(|((start, _), run)| (*start, run, 0))
+                        .map(move |((start, _), mut run)| {
+                            if rev {
+                                run.c = run.c.transpose().to_owned();
+                            }
+                            (*start, run, 0)
+                        })
                         .collect::<Vec<_>>()
                 })
                 .collect();

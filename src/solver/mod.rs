@@ -195,11 +195,19 @@ pub enum Start {
     Identity,
     /// `diag(-1, 1, ..., 1)`: the other component of `O(n)`.
     Reflection,
+    /// The identity, run on the reversed pair `(B, A)` (the answer transposed): the same start
+    /// as [`Start::Identity`] on another descent path.
+    IdentityReversed,
+    /// The reflection, run on the reversed pair `(B, A)` (the answer transposed).
+    ReflectionReversed,
     /// Eigenvectors of the symmetric parts aligned, `U_{A_s} U_{B_s}^T`.
     SymmetricAlignment,
     /// `U_{A_s} D U_{B_s}^T` with the `k`-th sign pattern `D` aligning the skew parts.
     SignedSymmetric(usize),
-    /// The `k`-th seeded Haar-random orthogonal matrix.
+    /// The `k`-th seeded Haar-random orthogonal matrix (run by [`RiemannianLbfgs`] on the
+    /// reversed pair `(B, A)`, the answer transposed).
+    ///
+    /// [`RiemannianLbfgs`]: crate::RiemannianLbfgs
     Random(usize),
     /// The identity with the first two coordinates of `B` swapped (the reference's restart).
     Swap,
