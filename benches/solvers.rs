@@ -1,5 +1,5 @@
 //! The orthogonal solvers side by side (spec §4.1): Riemannian L-BFGS (the default, and its
-//! `thorough()` preset), the paper's Cayley + Adam (1,000 iterations, lr 0.01) and the symmetric closed form, on the same
+//! `thorough()` preset), the paper's Cayley + Adam (1,000 iterations, lr 0.01; the `acceptance` group: 10,000 at lr 5e-3, the reference test's settings) and the symmetric closed form, on the same
 //! seeded pairs at n = 10, 30, 60, 100: conjugate pairs (`B = Q A Q^T`, `Q` Haar with
 //! determinant -1) and non-conjugate pairs (independent normal operators). Operators are
 //! normalized to unit Frobenius norm, as `Procrustes` hands them to a solver.

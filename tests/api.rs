@@ -798,8 +798,8 @@ fn anchor_stats() -> AnchorStats {
 /// entry by more than 1e-3; entries clearly below it are where the reference's optimizer stopped
 /// short.
 ///
-/// Measured with the default solver: no entry above, 81 to 84 of 190 clearly below, over seeds
-/// 0 to 5 (seed 0, the default: 81 below; the largest excess is about +8e-4). The problem is not convex and
+/// Measured with the default solver over seeds 0 to 5: no entry above, 80 to 82 of 190 clearly
+/// below (81 at seed 0, the default, in this test's build), the largest excess +5.4e-4. The problem is not convex and
 /// no affordable start set guarantees the global optimum for systems that are not conjugate:
 /// pair (10, 15) has a basin at 0.0934 that about 40% of random starts find, and a shallower one
 /// at 0.0964, 1.7e-3 above the reference, where the portfolio ended before it ran the identity
@@ -814,7 +814,7 @@ fn pairwise_anchor_against_the_reference() {
         stats.above.len()
     );
     assert!(
-        stats.below >= 80,
+        stats.below >= 75,
         "only {} entries clearly below the reference",
         stats.below
     );

@@ -420,11 +420,6 @@ fn acceptance_cayley_adam(n: usize) {
         "n = {n}: Cayley+Adam angular {:e}",
         cmp.angular
     );
-    // the default solver is exact on the same case, and never worse
-    let exact = Procrustes::default()
-        .compare(a.as_ref(), b.as_ref())
-        .unwrap();
-    assert!(exact.angular < 1e-8 && exact.angular <= cmp.angular);
 }
 
 /// Measured: 4.6e-4 rad in 0.05 s (release).
@@ -659,7 +654,7 @@ fn default_never_worse_than_cayley_adam() {
 
 /// The objective has many local minima for pairs that are not conjugate; a best-of-20 of
 /// independent random starts sometimes finds a deeper one than the default's portfolio
-/// (measured: 5 of 16 pairs, all at n = 20..30, by 5e-4 to 8e-3 in loss; every pair at
+/// (measured: 4 of 16 pairs, all at n = 20..30, by 5e-4 to 6e-3 in loss; every pair at
 /// n <= 15 passes, see `default_never_worse_than_twenty_random_starts_up_to_15`).
 /// Kept as the issue states it, ignored in CI; see docs/solvers.md.
 #[test]
@@ -668,8 +663,8 @@ fn default_never_worse_than_twenty_random_starts() {
     never_worse_than_twenty_random_starts(&QUALITY_SIZES);
 }
 
-/// What holds in CI: for n <= 15 the default (which runs up to 16 random starts of its own
-/// there) is never above the best of 20 independent random starts by more than 1e-9.
+/// What holds in CI: for n <= 15 the default (which runs up to 15 random starts of its own
+/// there, on the reversed pair) is never above the best of 20 independent random starts by more than 1e-9.
 #[test]
 fn default_never_worse_than_twenty_random_starts_up_to_15() {
     never_worse_than_twenty_random_starts(&[5, 8, 10, 12, 15]);

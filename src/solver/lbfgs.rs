@@ -188,8 +188,9 @@ impl RiemannianLbfgs {
 
     fn random_starts(&self, n: usize) -> usize {
         self.n_random.unwrap_or_else(|| {
-            // the identity and the reflection on the reversed pair take one random start's
-            // place: the portfolio has as many starts as it had before they were added
+            // the identity and the reflection on the reversed pair take the places of one
+            // random start and of the second sign pattern (`n_signed` 2 -> 1): the default
+            // portfolio has as many starts as it had before they were added
             (1800usize.div_ceil((n * n).max(1)).clamp(1, 16) - 1).max(self.min_random)
         })
     }
@@ -369,6 +370,45 @@ impl RiemannianLbfgs {
             iters: 0,
             term: Termination::Stagnated,
         })
+    }
+
+    /// Local runs from `starts` on the pair `(left, right)`, to the relative tolerance `rtol`:
+    /// with the preconditioner `pc` (of `right`), in batches of four (its width) advanced in
+    /// lockstep, without it one start per task; batches run in parallel, results in order.
+    /// `transpose`: the pair is the reversed one, and each answer is transposed back.
+    #[allow(clippy::too_many_arguments)]
+    fn run_batches(
+        &self,
+        left: MatRef<'_, f64>,
+        right: MatRef<'_, f64>,
+        pc: Option<&GaussNewton>,
+        starts: &[Candidate],
+        transpose: bool,
+        deadline: Option<Instant>,
+        rtol: f64,
+    ) -> Vec<(Start, LocalRun, usize)> {
+        let width = if pc.is_some() { 4 } else { 1 };
+        starts
+            .par_chunks(width)
+            .flat_map_iter(|batch| {
+                let mut wss: Vec<Workspace<'_>> = batch
+                    .iter()
+                    .map(|_| Workspace::new(right, self.memory, pc))
+                    .collect();
+                let c0s: Vec<MatRef<'_, f64>> = batch.iter().map(|(_, c)| c.as_ref()).collect();
+                let runs = self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, rtol);
+                batch
+                    .iter()
+                    .zip(runs)
+                    .map(move |((start, _), mut run)| {
+                        if transpose {
+                            run.c = run.c.transpose().to_owned();
+                        }
+                        (*start, run, 0)
+                    })
+                    .collect::<Vec<_>>()
+            })
+            .collect()
     }
 
     /// Local runs from several starts, one workspace each, advanced in lockstep so that the
@@ -795,8 +835,10 @@ impl OrthogonalSolver for RiemannianLbfgs {
         };
         let mut ws = Workspace::new(b, self.memory, pc);
         ws.cap_first = true;
-        // the preconditioner on A, for the reversed starts of phase 2, is formed (once per
-        // prepared operator) while phase 1 runs; one that is not cached is formed in phase 2
+        // The preconditioner of A, for the reversed starts of phase 2, is formed (once per
+        // prepared operator) while phase 1 runs: phase 2 follows on almost every pair that is
+        // not exactly conjugate (phase 0 has ended those), and on one pair at n = 30 this hides
+        // its 7 ms. One that is not cached is formed in phase 2.
         let (mut run, pc_a_cached) = rayon::join(
             || self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore),
             || self.uses_gauss_newton(n).then(|| pa.gauss_newton()),
@@ -839,6 +881,11 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 (0..self.random_starts(n))
                     .map(|k| (Start::Random(k), starts::haar(n, self.seed, k))),
             );
+            let paper = self
+                .paper_start
+                .as_ref()
+                .map(|p| p.solve(a, b))
+                .transpose()?;
             let own_pc_a;
             let pc_a = match pc_a_cached {
                 None => None,
@@ -848,42 +895,11 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     own_pc_a.as_ref()
                 }
             };
-            let paper = self
-                .paper_start
-                .as_ref()
-                .map(|p| p.solve(a, b))
-                .transpose()?;
-            // With the preconditioner: batches of four (its width) advanced in lockstep;
-            // without: one start per task. Batches run in parallel.
-            let width = |pc: Option<&GaussNewton>| if pc.is_some() { 4 } else { 1 };
-            let batches: Vec<(bool, &[Candidate])> = forward
-                .chunks(width(pc))
-                .map(|batch| (false, batch))
-                .chain(reversed.chunks(width(pc_a)).map(|batch| (true, batch)))
-                .collect();
-            let mut runs: Vec<(Start, LocalRun, usize)> = batches
-                .par_iter()
-                .flat_map_iter(|&(rev, batch)| {
-                    let (left, right, pc) = if rev { (b, a, pc_a) } else { (a, b, pc) };
-                    let mut wss: Vec<Workspace<'_>> = batch
-                        .iter()
-                        .map(|_| Workspace::new(right, self.memory, pc))
-                        .collect();
-                    let c0s: Vec<MatRef<'_, f64>> = batch.iter().map(|(_, c)| c.as_ref()).collect();
-                    let runs =
-                        self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, explore);
-                    batch
-                        .iter()
-                        .zip(runs)
-                        .map(move |((start, _), mut run)| {
-                            if rev {
-                                run.c = run.c.transpose().to_owned();
-                            }
-                            (*start, run, 0)
-                        })
-                        .collect::<Vec<_>>()
-                })
-                .collect();
+            let (mut runs, reversed_runs) = rayon::join(
+                || self.run_batches(a, b, pc, &forward, false, deadline, explore),
+                || self.run_batches(b, a, pc_a, &reversed, true, deadline, explore),
+            );
+            runs.extend(reversed_runs);
             if let Some(out) = paper {
                 // the paper's answer refined by L-BFGS (which only descends): never worse
                 // than Cayley + Adam at these settings; its Adam iterations are reported in its

@@ -49,10 +49,11 @@ pub enum Preconditioner {
     /// Gauss–Newton for `n <= 40`, none above (the default).
     #[default]
     Auto,
-    /// Gauss–Newton up to `n = 80`, none above (peak memory about `3 n^4` bytes while it is
-    /// formed, 120 MB at `n = 80`, up to `6 n^4` on the rare double-precision fallback, then
-    /// `n^4` bytes; `n^6 / 8` flops, 1.3 s at `n = 80` and
-    /// 0.25 s at `n = 60` here).
+    /// Gauss–Newton up to `n = 80`, none above. Each preconditioner takes about `3 n^4` bytes
+    /// while it is formed (up to `6 n^4` on the rare double-precision fallback), then `n^4`
+    /// bytes, and `n^6 / 8` flops: 1.3 s at `n = 80` and 0.25 s at `n = 60` here. A solve that
+    /// is not conjugate forms two, one per operator (the reversed starts use `A`'s): peak
+    /// about `4 n^4` bytes, 162 MB measured at `n = 80`.
     GaussNewton,
     /// The usual scaled identity.
     Off,
@@ -205,7 +206,8 @@ pub enum Start {
     /// `U_{A_s} D U_{B_s}^T` with the `k`-th sign pattern `D` aligning the skew parts.
     SignedSymmetric(usize),
     /// The `k`-th seeded Haar-random orthogonal matrix (run by [`RiemannianLbfgs`] on the
-    /// reversed pair `(B, A)`, the answer transposed).
+    /// reversed pair `(B, A)`, the answer transposed: in terms of `C` it starts from the
+    /// transpose of that matrix).
     ///
     /// [`RiemannianLbfgs`]: crate::RiemannianLbfgs
     Random(usize),
