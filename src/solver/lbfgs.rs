@@ -386,7 +386,7 @@ impl RiemannianLbfgs {
         transpose: bool,
         deadline: Option<Instant>,
         rtol: f64,
-    ) -> Vec<(Start, LocalRun, usize)> {
+    ) -> Vec<(Start, LocalRun)> {
         let width = if pc.is_some() { 4 } else { 1 };
         starts
             .par_chunks(width)
@@ -404,7 +404,7 @@ impl RiemannianLbfgs {
                         if transpose {
                             run.c = run.c.transpose().to_owned();
                         }
-                        (*start, run, 0)
+                        (*start, run)
                     })
                     .collect::<Vec<_>>()
             })
@@ -716,6 +716,23 @@ impl<'p> Workspace<'p> {
     }
 }
 
+/// The preconditioner an operator's cache gives (`cached`: `None` when none is used, `Err`
+/// when the operator does not cache it), or else one formed into `own` for this solve.
+fn own_or_cached<'p>(
+    cached: Option<std::result::Result<Option<&'p GaussNewton>, ()>>,
+    m: MatRef<'_, f64>,
+    own: &'p mut Option<GaussNewton>,
+) -> Option<&'p GaussNewton> {
+    match cached {
+        None => None,
+        Some(Ok(pc)) => pc,
+        Some(Err(())) => {
+            *own = GaussNewton::new(m);
+            own.as_ref()
+        }
+    }
+}
+
 /// A start of the portfolio: its name and its matrix.
 type Candidate = (Start, Mat<f64>);
 
@@ -824,15 +841,12 @@ impl OrthogonalSolver for RiemannianLbfgs {
             Some(c) => (Start::Spectral, c),
             None => (Start::Identity, Mat::identity(n, n)),
         };
-        let own_pc;
-        let pc = match self.uses_gauss_newton(n).then(|| pb.gauss_newton()) {
-            None => None,
-            Some(Ok(cached)) => cached,
-            Some(Err(())) => {
-                own_pc = GaussNewton::new(b);
-                own_pc.as_ref()
-            }
-        };
+        let mut own_pc = None;
+        let pc = own_or_cached(
+            self.uses_gauss_newton(n).then(|| pb.gauss_newton()),
+            b,
+            &mut own_pc,
+        );
         let mut ws = Workspace::new(b, self.memory, pc);
         ws.cap_first = true;
         // The preconditioner of A, for the reversed starts of phase 2, is formed (once per
@@ -886,20 +900,18 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .as_ref()
                 .map(|p| p.solve(a, b))
                 .transpose()?;
-            let own_pc_a;
-            let pc_a = match pc_a_cached {
-                None => None,
-                Some(Ok(cached)) => cached,
-                Some(Err(())) => {
-                    own_pc_a = GaussNewton::new(a);
-                    own_pc_a.as_ref()
-                }
-            };
-            let (mut runs, reversed_runs) = rayon::join(
+            let mut own_pc_a = None;
+            let pc_a = own_or_cached(pc_a_cached, a, &mut own_pc_a);
+            let (forward_runs, reversed_runs) = rayon::join(
                 || self.run_batches(a, b, pc, &forward, false, deadline, explore),
                 || self.run_batches(b, a, pc_a, &reversed, true, deadline, explore),
             );
-            runs.extend(reversed_runs);
+            // (start, run, Adam iterations of the paper start)
+            let mut runs: Vec<(Start, LocalRun, usize)> = forward_runs
+                .into_iter()
+                .chain(reversed_runs)
+                .map(|(start, run)| (start, run, 0))
+                .collect();
             if let Some(out) = paper {
                 // the paper's answer refined by L-BFGS (which only descends): never worse
                 // than Cayley + Adam at these settings; its Adam iterations are reported in its
