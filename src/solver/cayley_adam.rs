@@ -3,7 +3,7 @@
 use faer::prelude::*;
 
 use super::flat::{simd, VectorOp};
-use super::objective::{cayley_into, Evaluator, Lu};
+use super::objective::{Evaluator, Lu};
 use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
 use crate::error::{DsaError, Result};
 use crate::linalg::mm;
@@ -122,54 +122,108 @@ impl CayleyAdam {
     /// rotated frame (two `n x n` products and one `n x 2n` by `2n x n`, see
     /// [`super::objective`]), and `K = -2 Y^T G Y^T = -2 Y H Y^T` (because `Y^T C = Y`): the
     /// work of six `n x n` products.
+    ///
+    /// `W` stays skew: it starts at 0 and its gradient `K - K^T` is skew, so Adam's moments
+    /// are skew (`m1`) and symmetric (`m2`) and each update is skew, entry for entry and bit for
+    /// bit (rounding commutes with negation). Only the entries above the diagonal are stored
+    /// and updated, packed column by column; `S = W - W^T` has `S_ij = 2 W_ij`.
     fn run(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> (Mat<f64>, f64) {
         let n = a.nrows();
         let z = || Mat::<f64>::zeros(n, n);
-        let (mut w, mut m1, mut m2) = (z(), z(), z());
-        let (mut y, mut c, mut t2, mut k, mut gw) = (z(), z(), z(), z(), z());
+        let len = n * n.saturating_sub(1) / 2;
+        let (mut w, mut m1, mut m2, mut gw) = (
+            vec![0.0; len],
+            vec![0.0; len],
+            vec![0.0; len],
+            vec![0.0; len],
+        );
+        let (mut y, mut c, mut t2, mut k) = (z(), z(), z(), z());
         let mut inv = Lu::new(n);
         let mut ev = Evaluator::new(b);
         let mut bt1 = 1.0;
         let mut bt2 = 1.0;
         for _ in 0..self.iters {
-            if !cayley_into(&w, &mut inv, &mut y, &mut c) {
+            if !cayley_packed_into(&w, &mut inv, &mut y, &mut c) {
                 break;
             }
             ev.loss(a, c.as_ref());
             // K = -2 Y H Y^T with H = C^T G; dL/dW = K - K^T
             mm(t2.as_mut(), y.as_ref(), ev.ctg(), 1.0);
             mm(k.as_mut(), t2.as_ref(), y.transpose(), -2.0);
-            // Adam, column by column on contiguous slices
             bt1 *= self.beta1;
             bt2 *= self.beta2;
-            for j in 0..n {
-                for (i, g) in gw.col_as_slice_mut(j).iter_mut().enumerate() {
-                    *g = k[(i, j)] - k[(j, i)];
+            let mut idx = 0;
+            for j in 1..n {
+                let (kcol, g) = (k.col_as_slice(j), &mut gw[idx..idx + j]);
+                for (i, (g, kij)) in g.iter_mut().zip(kcol).enumerate() {
+                    *g = kij - k[(j, i)];
                 }
+                idx += j;
             }
-            for j in 0..n {
-                simd(AdamStep {
-                    g: gw.col_as_slice(j),
-                    m1: m1.col_as_slice_mut(j),
-                    m2: m2.col_as_slice_mut(j),
-                    w: w.col_as_slice_mut(j),
-                    beta1: self.beta1,
-                    beta2: self.beta2,
-                    c1: 1.0 - bt1,
-                    c2: 1.0 - bt2,
-                    lr: self.lr,
-                    eps: self.eps,
-                });
-            }
+            simd(AdamStep {
+                g: &gw,
+                m1: &mut m1,
+                m2: &mut m2,
+                w: &mut w,
+                beta1: self.beta1,
+                beta2: self.beta2,
+                c1: 1.0 - bt1,
+                c2: 1.0 - bt2,
+                lr: self.lr,
+                eps: self.eps,
+            });
         }
         // the C of the final parameters
-        cayley_into(&w, &mut inv, &mut y, &mut c);
+        cayley_packed_into(&w, &mut inv, &mut y, &mut c);
         let loss = super::objective::loss(a, b, c.as_ref());
         (c, loss)
     }
 }
 
-/// One Adam update of a column: `m1`, `m2` the moment estimates, `c1 = 1 - beta1^t`,
+/// `Y = (I + S)^-1` and `C = 2Y - I` for the skew `S` with `S_ij = 2 w_ij` above the
+/// diagonal (`w` packed column by column), as [`super::objective::cayley_into`] does for
+/// `S = W - W^T`. `false` (leaving `C` as it was) if `I + S` cannot be inverted.
+fn cayley_packed_into(w: &[f64], lu: &mut Lu, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
+    let n = y.nrows();
+    let st = lu.stride;
+    let (m, r) = lu.buffers_mut();
+    // column j: S_ij = 2 w_ij above the diagonal, S_ij = -2 w_ji below it
+    let mut top = 0;
+    for j in 0..n {
+        let (mc, rc) = (&mut m[j * n..(j + 1) * n], &mut r[j * st..j * st + n]);
+        for i in 0..j {
+            let s = w[top + i] + w[top + i];
+            // `0 + s` and `0 - s`, as `I + S` and `I - S` (the same signed zeros)
+            mc[i] = 0.0 + s;
+            rc[i] = 0.0 - s;
+        }
+        mc[j] = 1.0;
+        rc[j] = 1.0;
+        // w_ji sits at index j + i (i - 1) / 2 for i > j
+        for i in j + 1..n {
+            let v = w[i * (i - 1) / 2 + j];
+            let s = -v - v;
+            mc[i] = 0.0 + s;
+            rc[i] = 0.0 - s;
+        }
+        top += j;
+    }
+    if !lu.right_divide() {
+        return false;
+    }
+    let r = lu.result();
+    for j in 0..n {
+        let rc = &r[j * st..j * st + n];
+        c.col_as_slice_mut(j).copy_from_slice(rc);
+        for (yv, &cij) in y.col_as_slice_mut(j).iter_mut().zip(rc) {
+            *yv = 0.5 * cij;
+        }
+        y[(j, j)] = 0.5 * (rc[j] + 1.0);
+    }
+    true
+}
+
+/// One Adam update of the packed parameters: `m1`, `m2` the moment estimates, `c1 = 1 - beta1^t`,
 /// `c2 = 1 - beta2^t` the bias corrections.
 struct AdamStep<'a> {
     g: &'a [f64],
@@ -274,5 +328,38 @@ impl OrthogonalSolver for CayleyAdam {
                 starts,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_packed_cayley_map_is_the_full_one_bit_for_bit() {
+        for n in [1usize, 2, 5, 13, 30] {
+            let len = n * n.saturating_sub(1) / 2;
+            let w: Vec<f64> = (0..len).map(|k| (k as f64 * 0.37).sin() * 1.7).collect();
+            // the full skew W with those entries above the diagonal
+            let mut full = Mat::<f64>::zeros(n, n);
+            let mut k = 0;
+            for j in 1..n {
+                for i in 0..j {
+                    full[(i, j)] = w[k];
+                    full[(j, i)] = -w[k];
+                    k += 1;
+                }
+            }
+            let (mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n));
+            assert!(cayley_packed_into(&w, &mut Lu::new(n), &mut y, &mut c));
+            let expected = super::super::objective::cayley(full.as_ref());
+            for j in 0..n {
+                for i in 0..n {
+                    assert_eq!(c[(i, j)].to_bits(), expected[(i, j)].to_bits(), "n = {n}");
+                    let e = if i == j { 1.0 } else { 0.0 };
+                    assert_eq!(y[(i, j)], 0.5 * (c[(i, j)] + e));
+                }
+            }
+        }
     }
 }

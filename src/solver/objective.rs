@@ -105,13 +105,17 @@ impl Evaluator {
         mm(self.cac.as_mut(), c.transpose(), self.ac.as_ref(), 1.0);
         let mut s = 0.0;
         for j in 0..n {
-            for i in 0..n {
-                let d = self.bstack[(n + i, j)] - self.cac[(i, j)];
-                self.rr[(i, j)] = d;
-                self.rr[(j, n + i)] = d;
+            let bcol = &self.bstack.col_as_slice(j)[n..];
+            let ccol = self.cac.col_as_slice(j);
+            for ((r, bv), cv) in self.rr.col_as_slice_mut(j).iter_mut().zip(bcol).zip(ccol) {
+                let d = bv - cv;
+                *r = d;
                 s += d * d;
             }
         }
+        // the right half is the transpose of the left
+        let (left, mut right) = self.rr.as_mut().split_at_col_mut(n);
+        right.copy_from(left.rb().transpose());
         s
     }
 
@@ -164,6 +168,7 @@ impl Retraction {
         mut out: MatMut<'_, f64>,
     ) -> bool {
         let n = self.lu.n;
+        let st = self.lu.stride;
         let xs = x.as_slice();
         let (m, r) = self.lu.buffers_mut();
         for j in 0..n {
@@ -171,7 +176,7 @@ impl Retraction {
             for (i, (u, v)) in col.iter_mut().zip(&xs[j * n..(j + 1) * n]).enumerate() {
                 *u = if i == j { 1.0 } else { 0.0 } - 0.5 * t * v;
             }
-            for (u, v) in r[j * n..(j + 1) * n].iter_mut().zip(c.col(j).iter()) {
+            for (u, v) in r[j * st..j * st + n].iter_mut().zip(c.col(j).iter()) {
                 *u = *v;
             }
         }
@@ -186,7 +191,7 @@ impl Retraction {
                 .col_mut(j)
                 .iter_mut()
                 .zip(c.col(j).iter())
-                .zip(&z[j * n..(j + 1) * n])
+                .zip(&z[j * st..j * st + n])
             {
                 *u = 2.0 * zz - v;
             }
@@ -199,20 +204,25 @@ impl Retraction {
 /// [`super::small_solve::right_divide`]), reused between calls.
 pub(crate) struct Lu {
     n: usize,
+    /// the column stride of `R` (its padding rows stay zero)
+    pub stride: usize,
     m: Vec<f64>,
     r: Vec<f64>,
 }
 
 impl Lu {
     pub fn new(n: usize) -> Self {
+        let stride = super::small_solve::r_stride(n);
         Self {
             n,
+            stride,
             m: vec![0.0; n * n],
-            r: vec![0.0; n * n],
+            r: vec![0.0; n * stride],
         }
     }
 
-    /// `M` and `R`, column-major `n x n`, to fill before [`Lu::right_divide`].
+    /// `M` (column-major `n x n`) and `R` (column-major, column stride `self.stride`: fill
+    /// only the first `n` entries of each column), to fill before [`Lu::right_divide`].
     pub fn buffers_mut(&mut self) -> (&mut [f64], &mut [f64]) {
         (&mut self.m, &mut self.r)
     }
@@ -223,7 +233,7 @@ impl Lu {
         super::small_solve::right_divide(&mut self.m, &mut self.r, self.n)
     }
 
-    /// `R` after [`Lu::right_divide`], column-major.
+    /// `R` after [`Lu::right_divide`], column-major with column stride `self.stride`.
     pub fn result(&self) -> &[f64] {
         &self.r
     }
@@ -264,13 +274,14 @@ pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64
 pub(crate) fn cayley_into(w: &Mat<f64>, lu: &mut Lu, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
     // C = (I - S)(I + S)^-1 (the two factors commute): one solve, no inverse
     let n = w.nrows();
+    let st = lu.stride;
     let (m, r) = lu.buffers_mut();
     for j in 0..n {
         for i in 0..n {
             let s = w[(i, j)] - w[(j, i)];
             let e = if i == j { 1.0 } else { 0.0 };
             m[j * n + i] = e + s;
-            r[j * n + i] = e - s;
+            r[j * st + i] = e - s;
         }
     }
     if !lu.right_divide() {
@@ -279,7 +290,7 @@ pub(crate) fn cayley_into(w: &Mat<f64>, lu: &mut Lu, y: &mut Mat<f64>, c: &mut M
     let r = lu.result();
     for j in 0..n {
         for i in 0..n {
-            let cij = r[j * n + i];
+            let cij = r[j * st + i];
             c[(i, j)] = cij;
             y[(i, j)] = 0.5 * (cij + if i == j { 1.0 } else { 0.0 });
         }
