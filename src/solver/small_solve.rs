@@ -10,18 +10,22 @@
 //! substitutions update one row of the right-hand side at a time, up to 32 entries held in
 //! registers (independent vector chains, so the loop is not held up by the latency of each
 //! subtraction) while all earlier rows are subtracted; the columns of `R` are padded to a
-//! multiple of eight entries, so that these row updates have no scalar remainder. Compiled for AVX2 by [`simd`] (separate
-//! multiplies and adds, no fused multiply-add, like the rest of the crate's vector loops).
+//! multiple of eight entries, so that these row updates have no scalar remainder. Compiled for
+//! AVX2 by [`simd`] (separate multiplies and adds, no fused multiply-add, like the rest of the
+//! crate's vector loops).
 
 use super::flat::{simd, VectorOp};
 
 /// `r <- r m^-1` for `n x n` column-major `m` (overwritten by its LU factors) and `r`, stored
 /// column-major with column stride `s = r_stride(n)`: the `s - n` padding entries of each column
-/// must be zero, and stay zero. `false` if `m` is singular (a zero pivot) or the result is not
-/// finite.
+/// are workspace: they never enter the `n` true ones (every caller leaves them zero, and they
+/// stay zero). `false` if `m` is singular (a zero pivot) or the result is not finite.
 pub(crate) fn right_divide(m: &mut [f64], r: &mut [f64], n: usize) -> bool {
     let s = r_stride(n);
     debug_assert!(m.len() == n * n && r.len() == n * s);
+    if n == 0 {
+        return true;
+    }
     simd(RightDivide { m, r, n, s })
 }
 
@@ -135,7 +139,9 @@ impl VectorOp for RightDivide<'_> {
                 *v *= inv;
             }
         }
-        r.iter().all(|v| v.is_finite())
+        // the padding lanes never mix into the others: only the n true entries of a row count
+        r.chunks_exact(s)
+            .all(|row| row[..n].iter().all(|v| v.is_finite()))
     }
 }
 
@@ -146,7 +152,8 @@ mod tests {
 
     #[test]
     fn right_divide_matches_the_inverse() {
-        for n in [1usize, 2, 5, 13, 30] {
+        // sizes that use every register block (32, 16, 8) and padding or none
+        for n in [1usize, 2, 5, 8, 13, 16, 30, 33, 48, 61] {
             // a matrix that needs pivoting (small leading entries) and a general right side
             let m = Mat::from_fn(n, n, |i, j| {
                 ((i * 7 + j * 13) as f64 * 0.31).sin()
@@ -165,6 +172,23 @@ mod tests {
             let back = &x * &m;
             let err = (&back - &r).norm_max();
             assert!(err < 1e-11, "n = {n}: residual {err:e}");
+            // the padding lanes never enter the true ones: NaN there changes no bit
+            if st > n {
+                let mut mm2: Vec<f64> = (0..n * n).map(|k| m[(k % n, k / n)]).collect();
+                let mut rr2: Vec<f64> = (0..n * st)
+                    .map(|k| {
+                        if k % st < n {
+                            r[(k % st, k / st)]
+                        } else {
+                            f64::NAN
+                        }
+                    })
+                    .collect();
+                assert!(right_divide(&mut mm2, &mut rr2, n));
+                for k in (0..n * st).filter(|k| k % st < n) {
+                    assert_eq!(rr2[k].to_bits(), rr[k].to_bits());
+                }
+            }
         }
         // singular
         let mut m = vec![1.0, 2.0, 2.0, 4.0];
