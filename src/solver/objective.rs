@@ -233,6 +233,26 @@ impl Lu {
         super::small_solve::right_divide(&mut self.m, &mut self.r, self.n)
     }
 
+    /// For `M = I + S`, `R = I - S` as filled: `R <- R M^-1`, then `C = R` and
+    /// `Y = (I + C) / 2 = (I + S)^-1` into the given buffers (the end of both Cayley maps).
+    /// `false` (leaving `C` and `Y` as they were) if `M` cannot be inverted.
+    pub fn cayley_out(&mut self, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
+        if !self.right_divide() {
+            return false;
+        }
+        let (n, st) = (self.n, self.stride);
+        for j in 0..n {
+            let rc = &self.r[j * st..j * st + n];
+            c.col_as_slice_mut(j).copy_from_slice(rc);
+            for (yv, &cij) in y.col_as_slice_mut(j).iter_mut().zip(rc) {
+                // `cij + 0`, as `C + I` off the diagonal (the same signed zeros)
+                *yv = 0.5 * (cij + 0.0);
+            }
+            y[(j, j)] = 0.5 * (rc[j] + 1.0);
+        }
+        true
+    }
+
     /// `R` after [`Lu::right_divide`], column-major with column stride `self.stride`.
     pub fn result(&self) -> &[f64] {
         &self.r
@@ -284,16 +304,5 @@ pub(crate) fn cayley_into(w: &Mat<f64>, lu: &mut Lu, y: &mut Mat<f64>, c: &mut M
             r[j * st + i] = e - s;
         }
     }
-    if !lu.right_divide() {
-        return false;
-    }
-    let r = lu.result();
-    for j in 0..n {
-        for i in 0..n {
-            let cij = r[j * st + i];
-            c[(i, j)] = cij;
-            y[(i, j)] = 0.5 * (cij + if i == j { 1.0 } else { 0.0 });
-        }
-    }
-    true
+    lu.cayley_out(y, c)
 }
