@@ -652,6 +652,41 @@ fn default_never_worse_than_cayley_adam() {
     );
 }
 
+/// A start's run does not depend on the other starts of the portfolio (nor on which of them
+/// share its batch): with more random starts, every start that is not polished ends with the
+/// same loss, to the last bit.
+#[test]
+fn a_start_ends_where_it_ends_whatever_runs_beside_it() {
+    for (seed, n) in [(71u64, 12usize), (72, 30)] {
+        let (a, b) = random_pair(seed, n);
+        let few = RiemannianLbfgs::default()
+            .n_random(1)
+            .solve(a.as_ref(), b.as_ref())
+            .unwrap();
+        let many = RiemannianLbfgs::default()
+            .n_random(6)
+            .solve(a.as_ref(), b.as_ref())
+            .unwrap();
+        assert!(many.report.starts.len() > few.report.starts.len());
+        let mut compared = 0;
+        for s in &few.report.starts {
+            if s.start == few.report.best_start || s.start == many.report.best_start {
+                continue;
+            }
+            let t = many
+                .report
+                .starts
+                .iter()
+                .find(|t| t.start == s.start)
+                .unwrap();
+            assert_eq!(s.loss.to_bits(), t.loss.to_bits(), "n = {n}, {:?}", s.start);
+            assert_eq!(s.iterations, t.iterations, "n = {n}, {:?}", s.start);
+            compared += 1;
+        }
+        assert!(compared >= 4, "n = {n}: only {compared} starts compared");
+    }
+}
+
 /// The objective has many local minima for pairs that are not conjugate; a best-of-20 of
 /// independent random starts sometimes finds a deeper one than the default's portfolio
 /// (measured: 4 of 16 pairs, all at n = 20..30, by 5e-4 to 6e-3 in loss; every pair at

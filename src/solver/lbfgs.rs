@@ -51,11 +51,10 @@ use crate::linalg::mm;
 ///    `grad_rtol`; optional perturbation hops follow.
 ///
 /// The best point wins; [`SolverReport::starts`] lists every start's outcome (the winner's
-/// with its polish). Results do not depend on the number of threads. They can depend, in the
-/// last bits, on which starts share a batch (one direction is preconditioned by a one-column
-/// matrix product, several by a four-column one), so changing `n_random` or `n_signed` can move other
-/// starts slightly, and [`RiemannianLbfgs::solve_from`] need not reproduce a portfolio start
-/// bit for bit.
+/// with its polish). Results do not depend on the number of threads, nor on which starts share
+/// a batch: each start's run is the same to the last bit whatever else runs beside it (the
+/// preconditioner gives every direction the same bits alone or in a group), so changing
+/// `n_random` or `n_signed` adds or removes starts without moving the others.
 ///
 /// Defaults: `n_signed = 1`, `n_random` from 15 at `n <= 10` down to 1 at `n = 30` (eight
 /// starts in all there) and 0 from `n = 43`, `explore_rtol = 1e-3`,

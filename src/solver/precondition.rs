@@ -23,9 +23,10 @@
 use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::linalg::cholesky::llt::inverse::{inverse, inverse_scratch};
-use faer::linalg::matmul::matmul;
 use faer::prelude::*;
-use faer::{Accum, Par};
+use faer::Par;
+
+use faer::traits::pulp::{Arch, Simd, WithSimd};
 
 /// Packed length of an `n x n` skew matrix.
 pub(crate) fn packed_len(n: usize) -> usize {
@@ -33,10 +34,10 @@ pub(crate) fn packed_len(n: usize) -> usize {
 }
 
 /// `(P + mu I)^-1` (see the module documentation), stored explicitly in single precision and
-/// scaled by a power of two: applying it is a matrix product, which streams through half as
-/// many bytes as the two triangular solves of a Cholesky factor and runs at the speed of faer's
-/// matrix multiplication (measured at `n = 30`, `m = 435`: 11 us per vector four at a time,
-/// against 50 us for the solves in double precision). A preconditioner only shapes the
+/// scaled by a power of two: applying it is a matrix product ([`SymMatVec`]), which streams
+/// through half as many bytes as the two triangular solves of a Cholesky factor (measured at
+/// `n = 30`, `m = 435`: 13 us per vector four at a time, 25 us for a lone one, against 50 us
+/// for the solves in double precision). A preconditioner only shapes the
 /// step; the line search and the curvature pairs stay in double precision. The rounding of the
 /// inverse (about the condition number times `6e-8`, relative) changes the path a little: the
 /// run still converges to a stationary point to the same tolerance, though on a nonconvex
@@ -45,26 +46,22 @@ pub(crate) fn packed_len(n: usize) -> usize {
 /// double precision.
 pub(crate) struct GaussNewton {
     m: usize,
-    /// `(P + mu I)^-1 / scale`, symmetric, all of it (column-major)
-    inv: Mat<f32>,
+    /// `m` rounded up to a multiple of [`LANES`]: the stride of `inv`'s columns
+    ld: usize,
+    /// `(P + mu I)^-1 / scale`, symmetric, all of it, column-major with stride `ld` (the
+    /// padding rows are zero)
+    inv: Vec<f32>,
     /// the power of two by which `inv` was divided
     scale: f64,
 }
 
 /// The buffers of [`GaussNewton::apply`], reused between calls ([`GaussNewton::scratch`]
-/// allocates them once, at full width).
+/// allocates them once, at full width): the vectors in single precision, `m` entries each,
+/// and the products, `ld` entries each.
+#[derive(Default)]
 pub(crate) struct Scratch {
-    x: Mat<f32>,
-    y: Mat<f32>,
-}
-
-impl Default for Scratch {
-    fn default() -> Self {
-        Self {
-            x: Mat::zeros(0, 0),
-            y: Mat::zeros(0, 0),
-        }
-    }
+    x: Vec<f32>,
+    y: Vec<f32>,
 }
 
 /// A power of two `p` with `x / p` in `[1, 2)` for finite `x > 0` (`1` otherwise), kept a
@@ -131,7 +128,7 @@ impl GaussNewton {
         let limit = 2.0 * pscale / mu;
         let single = invert_spd(Mat::<f32>::from_fn(m, m, |i, j| lower(i, j) as f32))
             .filter(|&(_, biggest)| biggest <= limit);
-        let (mut inv, scale) = match single {
+        let (inv, scale) = match single {
             Some((inv, biggest)) => (inv, pow2_floor(biggest)),
             None => {
                 // entries at most 2e4 here (the smallest eigenvalue of the scaled matrix is at
@@ -144,18 +141,22 @@ impl GaussNewton {
             }
         };
         // the whole symmetric matrix from its lower triangle, divided by `scale` (exact: a
-        // power of two, far from the exponent limits of f32 after the scaling above)
+        // power of two, far from the exponent limits of f32 after the scaling above), in
+        // columns padded to whole blocks of LANES entries
         let inv_s = (1.0 / scale) as f32;
+        let ld = m.next_multiple_of(LANES);
+        let mut full = vec![0.0f32; ld * m];
         for j in 0..m {
             for i in j..m {
                 let x = inv[(i, j)] * inv_s;
-                inv[(i, j)] = x;
-                inv[(j, i)] = x;
+                full[i + j * ld] = x;
+                full[j + i * ld] = x;
             }
         }
         Some(Self {
             m,
-            inv,
+            ld,
+            inv: full,
             scale: scale / pscale,
         })
     }
@@ -163,18 +164,17 @@ impl GaussNewton {
     /// Buffers for [`GaussNewton::apply`].
     pub fn scratch(&self) -> Scratch {
         Scratch {
-            x: Mat::zeros(self.m, WIDTH),
-            y: Mat::zeros(self.m, WIDTH),
+            x: vec![0.0; self.m * WIDTH],
+            y: vec![0.0; self.ld * WIDTH],
         }
     }
 
-    /// `v <- (P + mu I)^-1 v` for every `v` in `vs`, four at a time (one product with four
-    /// columns; a lone vector takes a one-column product, whose rounding may differ in the last
-    /// bits: which path a run takes is fixed by the algorithm, not by timing or threads). Each
+    /// `v <- (P + mu I)^-1 v` for every `v` in `vs`, up to four at a time (one pass over the
+    /// matrix for all of them); each vector gets the same bits alone or with others. Each
     /// vector is scaled by a power of two before it is rounded to single precision, so that
     /// no entry overflows or underflows.
     pub fn apply<'v>(&self, vs: impl IntoIterator<Item = &'v mut [f64]>, scratch: &mut Scratch) {
-        let m = self.m;
+        let (m, ld) = (self.m, self.ld);
         let mut vs = vs.into_iter().peekable();
         while vs.peek().is_some() {
             // the next group of up to WIDTH vectors, without allocating
@@ -182,41 +182,137 @@ impl GaussNewton {
             for slot in group.iter_mut() {
                 *slot = vs.next();
             }
-            let width = if group[1].is_none() { 1 } else { WIDTH };
-            if scratch.x.nrows() != m || scratch.x.ncols() != WIDTH {
+            let width = group.iter().filter(|v| v.is_some()).count();
+            if scratch.x.len() != m * WIDTH || scratch.y.len() != ld * WIDTH {
                 *scratch = self.scratch();
             }
             let mut scales = [1.0f64; WIDTH];
             for (r, v) in group.iter().enumerate().take(width) {
-                let mut col = scratch.x.col_mut(r);
-                match v {
-                    Some(v) => {
-                        let big = v.iter().fold(0.0f64, |acc, x| acc.max(x.abs()));
-                        scales[r] = pow2_floor(big);
-                        let inv_s = 1.0 / scales[r];
-                        for (x, &y) in col.iter_mut().zip(v.iter()) {
-                            *x = (y * inv_s) as f32;
-                        }
+                if let Some(v) = v {
+                    let big = v.iter().fold(0.0f64, |acc, x| acc.max(x.abs()));
+                    scales[r] = pow2_floor(big);
+                    let inv_s = 1.0 / scales[r];
+                    for (x, &y) in scratch.x[r * m..(r + 1) * m].iter_mut().zip(v.iter()) {
+                        *x = (y * inv_s) as f32;
                     }
-                    None => col.fill(0.0),
                 }
             }
-            matmul(
-                scratch.y.as_mut().subcols_mut(0, width),
-                Accum::Replace,
-                self.inv.as_ref(),
-                scratch.x.as_ref().subcols(0, width),
-                1.0f32,
-                Par::Seq,
-            );
+            Arch::new().dispatch(SymMatVec {
+                a: &self.inv,
+                ld,
+                m,
+                x: &scratch.x,
+                y: &mut scratch.y,
+                width,
+            });
             for (r, v) in group.iter_mut().enumerate().take(width) {
                 if let Some(v) = v {
                     let (s, t) = (scales[r], self.scale);
-                    let y = scratch.y.col(r);
-                    for (i, x) in v.iter_mut().enumerate() {
-                        *x = (y[i] as f64 * s) * t;
+                    let y = &scratch.y[r * ld..r * ld + m];
+                    for (x, &y) in v.iter_mut().zip(y) {
+                        *x = (y as f64 * s) * t;
                     }
                 }
+            }
+        }
+    }
+}
+
+/// Rows of a vector register of single-precision lanes with AVX2; the columns of
+/// [`GaussNewton::inv`] are padded to a multiple of it.
+const LANES: usize = 8;
+
+/// `y_r = A x_r` for up to four vectors `x_r` (`m` entries each) and the symmetric `A` (`m`
+/// columns of stride `ld`, zero padded): entry `i` of `y_r` is `sum_j A_ij x_rj` accumulated
+/// by fused multiply-adds in order of `j`, so each vector gets the same bits whichever path
+/// computes it: blocks of rows held in vector registers (AVX2), the portable loop
+/// (`f32::mul_add` is the same correctly rounded operation), alone or with other vectors. A
+/// block of rows is read once for all the vectors (as in a matrix product's kernel: the
+/// product is bound by loads on this machine class, and fusing halves the instructions).
+///
+/// Unlike the crate's double-precision loops this one fuses: the preconditioner only shapes
+/// the step.
+struct SymMatVec<'a> {
+    a: &'a [f32],
+    ld: usize,
+    m: usize,
+    x: &'a [f32],
+    y: &'a mut [f32],
+    width: usize,
+}
+
+impl WithSimd for SymMatVec<'_> {
+    type Output = ();
+    #[inline(always)]
+    fn with_simd<S: Simd>(self, simd: S) -> Self::Output {
+        if S::F32_LANES == LANES {
+            match self.width {
+                1 => self.blocks::<S, 1, 6>(simd),
+                2 => self.blocks::<S, 2, 4>(simd),
+                3 => self.blocks::<S, 3, 3>(simd),
+                _ => self.blocks::<S, 4, 3>(simd),
+            }
+        } else {
+            self.portable();
+        }
+    }
+}
+
+impl SymMatVec<'_> {
+    /// The reference loop (any instruction set).
+    #[inline(always)]
+    fn portable(self) {
+        let (ld, m) = (self.ld, self.m);
+        for r in 0..self.width {
+            let x = &self.x[r * m..(r + 1) * m];
+            let y = &mut self.y[r * ld..(r + 1) * ld];
+            y.fill(0.0);
+            for (j, &xj) in x.iter().enumerate() {
+                for (y, &a) in y.iter_mut().zip(&self.a[j * ld..(j + 1) * ld]) {
+                    *y = a.mul_add(xj, *y);
+                }
+            }
+        }
+    }
+
+    /// `V` vectors, blocks of `R` registers of rows (then one register at a time).
+    #[inline(always)]
+    fn blocks<S: Simd, const V: usize, const R: usize>(self, simd: S) {
+        let (ld, m) = (self.ld, self.m);
+        let a = S::as_simd_f32s(self.a).0;
+        let regs = ld / LANES;
+        let x: [&[f32]; V] = std::array::from_fn(|r| &self.x[r * m..(r + 1) * m]);
+        let y = S::as_mut_simd_f32s(&mut self.y[..V * ld]).0;
+        let zero = simd.splat_f32s(0.0);
+        let mut t = 0;
+        while t < regs {
+            if t + R <= regs {
+                let mut acc = [[zero; R]; V];
+                for j in 0..m {
+                    let col = &a[j * regs + t..j * regs + t + R];
+                    for r in 0..V {
+                        let b = simd.splat_f32s(x[r][j]);
+                        for q in 0..R {
+                            acc[r][q] = simd.mul_add_f32s(col[q], b, acc[r][q]);
+                        }
+                    }
+                }
+                for (r, acc) in acc.iter().enumerate() {
+                    y[r * regs + t..r * regs + t + R].copy_from_slice(acc);
+                }
+                t += R;
+            } else {
+                let mut acc = [zero; V];
+                for j in 0..m {
+                    let col = a[j * regs + t];
+                    for r in 0..V {
+                        acc[r] = simd.mul_add_f32s(col, simd.splat_f32s(x[r][j]), acc[r]);
+                    }
+                }
+                for (r, acc) in acc.iter().enumerate() {
+                    y[r * regs + t] = *acc;
+                }
+                t += 1;
             }
         }
     }
@@ -304,13 +400,13 @@ mod tests {
         for (x, y) in other.iter().zip(&w) {
             assert_eq!(*x, 2.0 * y);
         }
-        // a lone vector takes a one-column product: the same up to single-precision rounding
-        let wmax = w.iter().fold(0.0f64, |a, x| a.max(x.abs()));
+        // a lone vector gets the bits it gets in a batch
         let mut alone = v.clone();
         pc.apply([alone.as_mut_slice()], &mut Scratch::default());
         for (x, y) in alone.iter().zip(&w) {
-            assert!((x - y).abs() < 1e-5 * wmax, "{x} vs {y}");
+            assert_eq!(x.to_bits(), y.to_bits());
         }
+        let wmax = w.iter().fold(0.0f64, |a, x| a.max(x.abs()));
         // huge and tiny vectors are scaled, not overflowed or flushed to zero
         for k in [1e-200, 1e200] {
             let mut big: Vec<f64> = v.iter().map(|x| k * x).collect();
@@ -328,6 +424,72 @@ mod tests {
         // number, far below the O(1) error of a wrong formula
         for (x, y) in back.iter().zip(&v) {
             assert!((x - y).abs() < 1e-3, "{x} vs {y}");
+        }
+    }
+
+    /// Every vector gets the same bits whichever path computes it: alone or in a group of any
+    /// width (each width has its own block of rows, with and without remainders), and in the
+    /// portable loop.
+    #[test]
+    fn every_vector_gets_the_same_bits_on_every_path() {
+        for n in [6usize, 9, 30] {
+            let b = Mat::from_fn(n, n, |i, j| {
+                ((i * 7 + j * 3) as f64 * 0.37).sin() / n as f64
+            });
+            let pc = GaussNewton::new(b.as_ref()).unwrap();
+            let m = packed_len(n);
+            let vs: Vec<Vec<f64>> = (0..6)
+                .map(|r| {
+                    (0..m)
+                        .map(|k| ((k * (r + 2)) as f64 * 0.61).cos())
+                        .collect()
+                })
+                .collect();
+            let alone: Vec<Vec<f64>> = vs
+                .iter()
+                .map(|v| {
+                    let mut v = v.clone();
+                    pc.apply([v.as_mut_slice()], &mut Scratch::default());
+                    v
+                })
+                .collect();
+            for width in 2..=6 {
+                let mut group: Vec<Vec<f64>> = vs[..width].to_vec();
+                let mut scratch = pc.scratch();
+                pc.apply(group.iter_mut().map(|v| v.as_mut_slice()), &mut scratch);
+                for (g, a) in group.iter().zip(&alone) {
+                    assert!(
+                        g.iter().zip(a).all(|(x, y)| x.to_bits() == y.to_bits()),
+                        "n = {n}, width {width}"
+                    );
+                }
+            }
+            // the portable loop, on the single-precision vectors `apply` forms
+            let mut x = vec![0.0f32; m * WIDTH];
+            for (r, v) in vs.iter().take(WIDTH).enumerate() {
+                let s = 1.0 / pow2_floor(v.iter().fold(0.0f64, |a, x| a.max(x.abs())));
+                for (x, &y) in x[r * m..(r + 1) * m].iter_mut().zip(v) {
+                    *x = (y * s) as f32;
+                }
+            }
+            let mut y_simd = vec![0.0f32; pc.ld * WIDTH];
+            let mut y_portable = vec![0.0f32; pc.ld * WIDTH];
+            let op = |y| SymMatVec {
+                a: &pc.inv,
+                ld: pc.ld,
+                m,
+                x: &x,
+                y,
+                width: WIDTH,
+            };
+            Arch::new().dispatch(op(&mut y_simd));
+            op(&mut y_portable).portable();
+            for r in 0..WIDTH {
+                for i in 0..m {
+                    let (p, q) = (y_simd[r * pc.ld + i], y_portable[r * pc.ld + i]);
+                    assert_eq!(p.to_bits(), q.to_bits(), "n = {n}, vector {r}, entry {i}");
+                }
+            }
         }
     }
 
