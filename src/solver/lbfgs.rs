@@ -23,7 +23,9 @@ use crate::linalg::mm;
 /// `skew(C^T G)`; curvature pairs are kept in that algebra (left-trivialized transport).
 /// By default ([`Preconditioner::Auto`]) the steps are preconditioned for `n <= 40` by the
 /// Gauss–Newton matrix of the objective, which cuts the iterations four- to fivefold on the
-/// ill-conditioned operators DMD produces. An Armijo backtracking line search guarantees
+/// ill-conditioned operators DMD produces; its scale is learned along the way (`H_0 = gamma
+/// P^-1`, `gamma` from the curvature seen along each step, after a run's first 10 iterations),
+/// which saves another sixth of them. An Armijo backtracking line search guarantees
 /// descent. A local run stops when the gradient norm falls below
 /// `max(grad_tol, rtol * sqrt(loss))`, when no step lowers the loss, or at `max_iters`.
 ///
@@ -437,6 +439,7 @@ impl RiemannianLbfgs {
             ws.c.copy_from(c0s[l]);
             ws.hist_len = 0;
             ws.hist_start = 0;
+            ws.gamma = 1.0;
             f[l] = ws.ev.loss(a, ws.c.as_ref());
             ws.ev.gradient(&mut ws.g);
         }
@@ -486,6 +489,9 @@ impl RiemannianLbfgs {
                 let have_memory = ws.hist_len > 0;
                 if pc.is_none() {
                     ws.scale_initial();
+                } else if !plain[l] {
+                    let g = ws.gamma;
+                    scale(&mut ws.d, g);
                 }
                 ws.direction_second_loop();
                 let mut t = if have_memory || pc.is_some() {
@@ -515,6 +521,8 @@ impl RiemannianLbfgs {
                 }
                 unpack_skew(&ws.d, &mut ws.d_mat);
                 let mut accepted = false;
+                let f_old = f[l];
+                let mut f_tried = f_old;
                 for _ in 0..60 {
                     if !ws
                         .retraction
@@ -524,6 +532,7 @@ impl RiemannianLbfgs {
                         continue;
                     }
                     let f_new = ws.ev.loss(a, ws.c_new.as_ref());
+                    f_tried = f_new;
                     if f_new <= f[l] + 1e-4 * t * dg {
                         accepted = f_new < f[l] || (f_new == f[l] && f[l] == 0.0);
                         if f_new < f[l] {
@@ -544,6 +553,9 @@ impl RiemannianLbfgs {
                         term[l] = Some(Termination::Stagnated);
                     }
                     continue;
+                }
+                if pc.is_some() && !plain[l] && iters[l] >= GAMMA_WARMUP {
+                    ws.rescale(t, dg, f_old, f_tried);
                 }
                 plain[l] = false;
                 std::mem::swap(&mut ws.c, &mut ws.c_new);
@@ -613,6 +625,8 @@ struct Workspace<'p> {
     alpha: Vec<f64>,
     hist_len: usize,
     hist_start: usize,
+    /// the scale of the preconditioner in `H_0 = gamma P^-1` (see [`Workspace::rescale`])
+    gamma: f64,
 }
 
 impl<'p> Workspace<'p> {
@@ -638,6 +652,7 @@ impl<'p> Workspace<'p> {
             alpha: vec![0.0; m],
             hist_len: 0,
             hist_start: 0,
+            gamma: 1.0,
         }
     }
 
@@ -667,6 +682,29 @@ impl<'p> Workspace<'p> {
                 1.0
             };
             scale(&mut self.d, gamma);
+        }
+    }
+
+    /// Adapts `gamma` in `H_0 = gamma P^-1` after a step accepted at length `t` along `d`
+    /// (`dg = d'g < 0`, loss `f0` before, `ft` after): the minimum of the parabola through
+    /// `f(0)`, `f'(0)` and `f(t)` is at `t* = -dg t^2 / (2 (ft - f0 - dg t))`, and `gamma`
+    /// is multiplied by `t*` (within `[1/3, 3]` per step, `[1e-3, 1e3]` overall), so that the
+    /// next full step lands near the minimum along its line. The Gauss–Newton matrix gets the
+    /// shape of the Hessian right but not its scale (the residual term it leaves out is large
+    /// for operators that are not conjugate: the best step along the preconditioned direction
+    /// ranges from a third of it to three times it on the reference's anchor). Unscaled, 39% of
+    /// the iterations there needed a second trial step; rescaled, 7%, and 16% fewer iterations
+    /// (36% fewer loss evaluations) reach the same tolerances.
+    fn rescale(&mut self, t: f64, dg: f64, f0: f64, ft: f64) {
+        let curvature = ft - f0 - dg * t;
+        let factor = if curvature > 0.0 {
+            (-dg * t * t / (2.0 * curvature)).clamp(1.0 / 3.0, 3.0)
+        } else {
+            // no curvature along the line: as long a step as allowed
+            3.0
+        };
+        if curvature.is_finite() && factor.is_finite() {
+            self.gamma = (self.gamma * factor).clamp(1e-3, 1e3);
         }
     }
 
@@ -742,6 +780,15 @@ const MAX_FIRST_STEP: f64 = 0.1;
 /// Sign patterns of the symmetric-part alignment generated and checked for an exact start
 /// (the best `n_signed` of them by loss are run).
 const SIGNED_SCREEN: usize = 16;
+
+/// Iterations of a preconditioned run before `H_0 = gamma P^-1` is rescaled
+/// ([`Workspace::rescale`]). The first iterations decide which basin a start ends in; with
+/// `gamma` fixed there, the portfolio ends in the same basins as without rescaling about as
+/// often (on the reference's anchor over seeds 0 to 5: no entry above the reference's + 1e-3
+/// with 10 or 20 iterations; rescaling from the first iteration put one entry above it on two
+/// of the six seeds, and from the fifth one on five of them), and the rescaling still saves
+/// most of its iterations, which come later.
+const GAMMA_WARMUP: usize = 10;
 
 /// Largest `memory`.
 const MAX_MEMORY: usize = 1024;
@@ -1029,5 +1076,46 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 starts: outcomes,
             },
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// On a parabola along the line, `gamma` is multiplied by the step to its minimum, within
+    /// the per-step bounds, and stays within the overall ones.
+    #[test]
+    fn rescale_moves_gamma_to_the_minimum_along_the_line() {
+        let b = Mat::<f64>::identity(3, 3);
+        let mut ws = Workspace::new(b.as_ref(), 2, None);
+        // f(t) = 1 - 2 t + c t^2 / 2: minimum at t* = 2 / c
+        let f = |c: f64, t: f64| 1.0 - 2.0 * t + 0.5 * c * t * t;
+        for (c, t, expected) in [
+            (4.0, 1.0, 0.5),         // the full step overshoots twice: halve
+            (4.0, 0.5, 0.5),         // the same parabola seen from a shorter trial step
+            (1.6, 1.0, 1.25),        // too short: lengthen
+            (100.0, 1.0, 1.0 / 3.0), // at most a third per step
+            (0.1, 1.0, 3.0),         // at most three times
+            (-1.0, 1.0, 3.0),        // no curvature: the most growth allowed
+        ] {
+            ws.gamma = 1.0;
+            ws.rescale(t, -2.0, f(c, 0.0), f(c, t));
+            assert!(
+                (ws.gamma - expected).abs() < 1e-12,
+                "c = {c}, t = {t}: {}",
+                ws.gamma
+            );
+        }
+        ws.gamma = 1e3;
+        ws.rescale(1.0, -2.0, 1.0, f(0.1, 1.0));
+        assert_eq!(ws.gamma, 1e3);
+        ws.gamma = 1e-3;
+        ws.rescale(1.0, -2.0, 1.0, f(100.0, 1.0));
+        assert_eq!(ws.gamma, 1e-3);
+        // a non-finite trial leaves it alone
+        ws.gamma = 0.7;
+        ws.rescale(1.0, -2.0, 1.0, f64::NAN);
+        assert_eq!(ws.gamma, 0.7);
     }
 }
