@@ -24,9 +24,8 @@ use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
 use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
 use faer::linalg::cholesky::llt::inverse::{inverse, inverse_scratch};
 use faer::prelude::*;
-use faer::Par;
-
 use faer::traits::pulp::{Arch, Simd, WithSimd};
+use faer::Par;
 
 /// Packed length of an `n x n` skew matrix.
 pub(crate) fn packed_len(n: usize) -> usize {
@@ -227,11 +226,11 @@ const LANES: usize = 8;
 /// by fused multiply-adds in order of `j`, so each vector gets the same bits whichever path
 /// computes it: blocks of rows held in vector registers (AVX2), the portable loop
 /// (`f32::mul_add` is the same correctly rounded operation), alone or with other vectors. A
-/// block of rows is read once for all the vectors (as in a matrix product's kernel: the
-/// product is bound by loads on this machine class, and fusing halves the instructions).
+/// block of rows is read once for all the vectors, as in a matrix product's kernel.
 ///
-/// Unlike the crate's double-precision loops this one fuses: the preconditioner only shapes
-/// the step.
+/// Unlike the crate's double-precision loops this one fuses (on every path, so the bits still
+/// do not depend on the instruction set): the preconditioner only shapes the step, and fusing
+/// halves the arithmetic instructions.
 struct SymMatVec<'a> {
     a: &'a [f32],
     ld: usize,
