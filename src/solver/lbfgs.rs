@@ -487,9 +487,11 @@ impl RiemannianLbfgs {
                 let ws = &mut wss[l];
                 let gn = gnorm[l];
                 let have_memory = ws.hist_len > 0;
+                // a preconditioned step, whose scale `gamma` is learned (`rescale` below)
+                let mut preconditioned = pc.is_some() && !plain[l];
                 if pc.is_none() {
                     ws.scale_initial();
-                } else if !plain[l] {
+                } else if preconditioned {
                     let g = ws.gamma;
                     scale(&mut ws.d, g);
                 }
@@ -518,11 +520,11 @@ impl RiemannianLbfgs {
                     scale(&mut ws.d, -1.0);
                     t = (1.0 / gn).min(1.0);
                     dg = -gn * gn;
+                    preconditioned = false;
                 }
                 unpack_skew(&ws.d, &mut ws.d_mat);
                 let mut accepted = false;
                 let f_old = f[l];
-                let mut f_tried = f_old;
                 for _ in 0..60 {
                     if !ws
                         .retraction
@@ -532,7 +534,6 @@ impl RiemannianLbfgs {
                         continue;
                     }
                     let f_new = ws.ev.loss(a, ws.c_new.as_ref());
-                    f_tried = f_new;
                     if f_new <= f[l] + 1e-4 * t * dg {
                         accepted = f_new < f[l] || (f_new == f[l] && f[l] == 0.0);
                         if f_new < f[l] {
@@ -554,8 +555,9 @@ impl RiemannianLbfgs {
                     }
                     continue;
                 }
-                if pc.is_some() && !plain[l] && iters[l] >= GAMMA_WARMUP {
-                    ws.rescale(t, dg, f_old, f_tried);
+                if preconditioned && iters[l] >= GAMMA_WARMUP {
+                    // accepted: `f[l]` is the loss at `t`
+                    ws.rescale(t, dg, f_old, f[l]);
                 }
                 plain[l] = false;
                 std::mem::swap(&mut ws.c, &mut ws.c_new);
