@@ -16,8 +16,8 @@ use crate::linalg::mm;
 /// two coordinates (the reflection restart), and keeps the better `C`.
 ///
 /// The gradient is analytic: `G = dL/dC`, `K = -(I + S)^-T G (I + C)^T`, `dL/dW = K - K^T`.
-/// Per iteration, one LU solve gives `C` from `(I + S) C = I - S`; then `Y = (I + S)^-1 =
-/// (I + C) / 2` and `K = -2 Y^T G Y^T = -2 Y (C^T G) Y^T`.
+/// Per iteration, one LU inversion gives `Y = (I + S)^-1`; then `C = 2Y - I` and
+/// `K = -2 Y^T G Y^T = -2 Y (C^T G) Y^T`.
 ///
 /// Defaults: 1,000 iterations at learning rate 0.01 (the settings of the reference cases);
 /// [`CayleyAdam::reference`] gives `SimilarityTransformDist`'s defaults (200, 0.01) and
@@ -119,7 +119,7 @@ impl CayleyAdam {
 
     /// One run of Adam from `W = 0`; returns `(C, final loss)`.
     ///
-    /// Per iteration: one LU solve for `C`, `Y = (I + C) / 2`, the loss and `H = C^T G` in the
+    /// Per iteration: one LU inversion for `Y = (I + S)^-1`, `C = 2Y - I`, the loss and `H = C^T G` in the
     /// rotated frame (two `n x n` products and one `n x 2n` by `2n x n`, see
     /// [`super::objective`]), and `K = -2 Y^T G Y^T = -2 Y H Y^T` (because `Y^T C = Y`): the
     /// work of six `n x n` products.
@@ -168,9 +168,8 @@ impl CayleyAdam {
                 w: &mut w,
                 beta1: self.beta1,
                 beta2: self.beta2,
-                c1: 1.0 - bt1,
-                c2: 1.0 - bt2,
-                lr: self.lr,
+                step: self.lr / (1.0 - bt1),
+                inv_sqrt_c2: 1.0 / (1.0 - bt2).sqrt(),
                 eps: self.eps,
             });
         }
@@ -187,33 +186,31 @@ impl CayleyAdam {
 fn cayley_packed_into(w: &[f64], lu: &mut Lu, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
     let n = y.nrows();
     let st = lu.stride;
-    let (m, r) = lu.buffers_mut();
-    // column j: S_ij = 2 w_ij above the diagonal, S_ij = -2 w_ji below it
+    let (m, _) = lu.buffers_mut();
+    // column j of I + S: S_ij = 2 w_ij above the diagonal, S_ij = -2 w_ji below it
     let mut top = 0;
     for j in 0..n {
-        let (mc, rc) = (&mut m[j * n..(j + 1) * n], &mut r[j * st..j * st + n]);
+        let mc = &mut m[j * st..j * st + n];
         for i in 0..j {
             let s = w[top + i] + w[top + i];
-            // `0 + s` and `0 - s`, as `I + S` and `I - S` (the same signed zeros)
+            // `0 + s`, as `I + S` (the same signed zeros)
             mc[i] = 0.0 + s;
-            rc[i] = 0.0 - s;
         }
         mc[j] = 1.0;
-        rc[j] = 1.0;
         // w_ji sits at index j + i (i - 1) / 2 for i > j
         for i in j + 1..n {
             let v = w[i * (i - 1) / 2 + j];
-            let s = -v - v;
-            mc[i] = 0.0 + s;
-            rc[i] = 0.0 - s;
+            mc[i] = 0.0 + (-v - v);
         }
         top += j;
     }
     lu.cayley_out(y, c)
 }
 
-/// One Adam update of the packed parameters: `m1`, `m2` the moment estimates, `c1 = 1 - beta1^t`,
-/// `c2 = 1 - beta2^t` the bias corrections.
+/// One Adam update of the packed parameters, `m1` and `m2` the moment estimates, as PyTorch
+/// writes it: `w -= step u / (sqrt(v) / sqrt(c2) + eps)` with `step = lr / c1`, `c1 = 1 - beta1^t`
+/// and `c2 = 1 - beta2^t` the bias corrections (`inv_sqrt_c2 = 1 / sqrt(c2)` multiplies, where
+/// PyTorch divides: one division per entry instead of two).
 struct AdamStep<'a> {
     g: &'a [f64],
     m1: &'a mut [f64],
@@ -221,9 +218,8 @@ struct AdamStep<'a> {
     w: &'a mut [f64],
     beta1: f64,
     beta2: f64,
-    c1: f64,
-    c2: f64,
-    lr: f64,
+    step: f64,
+    inv_sqrt_c2: f64,
     eps: f64,
 }
 
@@ -243,7 +239,7 @@ impl VectorOp for AdamStep<'_> {
             let v = b2 * *m2 + (1.0 - b2) * g * g;
             *m1 = u;
             *m2 = v;
-            *w -= self.lr * (u / self.c1) / ((v / self.c2).sqrt() + self.eps);
+            *w -= self.step * (u / (v.sqrt() * self.inv_sqrt_c2 + self.eps));
         }
     }
 }
@@ -346,7 +342,7 @@ mod tests {
                 for i in 0..n {
                     assert_eq!(c[(i, j)].to_bits(), expected[(i, j)].to_bits(), "n = {n}");
                     let e = if i == j { 1.0 } else { 0.0 };
-                    assert_eq!(y[(i, j)].to_bits(), (0.5 * (c[(i, j)] + e)).to_bits());
+                    assert_eq!(c[(i, j)].to_bits(), (2.0 * y[(i, j)] - e).to_bits());
                 }
             }
         }

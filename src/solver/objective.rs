@@ -172,7 +172,7 @@ impl Retraction {
         let xs = x.as_slice();
         let (m, r) = self.lu.buffers_mut();
         for j in 0..n {
-            let col = &mut m[j * n..(j + 1) * n];
+            let col = &mut m[j * st..j * st + n];
             for (i, (u, v)) in col.iter_mut().zip(&xs[j * n..(j + 1) * n]).enumerate() {
                 *u = if i == j { 1.0 } else { 0.0 } - 0.5 * t * v;
             }
@@ -200,14 +200,16 @@ impl Retraction {
     }
 }
 
-/// Buffers for `R <- R M^-1` with small dense `n x n` matrices (see
-/// [`super::small_solve::right_divide`]), reused between calls.
+/// Buffers for `R <- R M^-1` and `M^-1` with small dense `n x n` matrices (see
+/// [`super::small_solve`]), reused between calls.
 pub(crate) struct Lu {
     n: usize,
-    /// the column stride of `R` (its padding rows stay zero)
+    /// the column stride of `M` and `R` (their padding rows stay zero)
     pub stride: usize,
     m: Vec<f64>,
     r: Vec<f64>,
+    perm: Vec<usize>,
+    inv_perm: Vec<usize>,
 }
 
 impl Lu {
@@ -216,13 +218,15 @@ impl Lu {
         Self {
             n,
             stride,
-            m: vec![0.0; n * n],
+            m: vec![0.0; n * stride],
             r: vec![0.0; n * stride],
+            perm: vec![0; n],
+            inv_perm: vec![0; n],
         }
     }
 
-    /// `M` (column-major `n x n`) and `R` (column-major, column stride `self.stride`: fill
-    /// only the first `n` entries of each column), to fill before [`Lu::right_divide`].
+    /// `M` and `R`, column-major with column stride `self.stride` (fill only the first `n`
+    /// entries of each column), to fill before [`Lu::right_divide`].
     pub fn buffers_mut(&mut self) -> (&mut [f64], &mut [f64]) {
         (&mut self.m, &mut self.r)
     }
@@ -230,25 +234,33 @@ impl Lu {
     /// `R <- R M^-1` (`M` is overwritten); `false` if `M` is singular or the result is not
     /// finite.
     pub fn right_divide(&mut self) -> bool {
-        super::small_solve::right_divide(&mut self.m, &mut self.r, self.n)
+        super::small_solve::right_divide(&mut self.m, &mut self.r, &mut self.perm, self.n)
     }
 
-    /// For `M = I + S`, `R = I - S` as filled: `R <- R M^-1`, then `C = R` and
-    /// `Y = (I + C) / 2 = (I + S)^-1` into the given buffers (the end of both Cayley maps).
+    /// For `M = I + S` as filled (`R` is not read): `Y = M^-1 = (I + S)^-1` and
+    /// `C = 2Y - I = (I - S)(I + S)^-1` into the given buffers (the end of both Cayley maps).
     /// `false` (leaving `C` and `Y` as they were) if `M` cannot be inverted.
     pub fn cayley_out(&mut self, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
-        if !self.right_divide() {
+        if !super::small_solve::inverse(&mut self.m, &mut self.r, &mut self.perm, self.n) {
             return false;
         }
         let (n, st) = (self.n, self.stride);
-        for j in 0..n {
-            let rc = &self.r[j * st..j * st + n];
-            c.col_as_slice_mut(j).copy_from_slice(rc);
-            for (yv, &cij) in y.col_as_slice_mut(j).iter_mut().zip(rc) {
-                // `cij + 0`, as `C + I` off the diagonal (the same signed zeros)
-                *yv = 0.5 * (cij + 0.0);
+        // Y[perm[k], i] = r[i st + k]: column i of Y gathered from row i of `r` through the
+        // inverse permutation
+        let inv = &mut self.inv_perm;
+        for (k, &p) in self.perm.iter().enumerate() {
+            inv[p] = k;
+        }
+        for i in 0..n {
+            let rc = &self.r[i * st..i * st + n];
+            let (yc, cc) = (y.col_as_slice_mut(i), c.col_as_slice_mut(i));
+            for ((yv, cv), &k) in yc.iter_mut().zip(cc.iter_mut()).zip(inv.iter()) {
+                let v = rc[k];
+                *yv = v;
+                // `2y - 0`, as `2Y - I` off the diagonal (the same signed zeros)
+                *cv = 2.0 * v - 0.0;
             }
-            y[(j, j)] = 0.5 * (rc[j] + 1.0);
+            cc[i] = 2.0 * yc[i] - 1.0;
         }
         true
     }
@@ -292,16 +304,15 @@ pub fn cayley_gradient(a: MatRef<'_, f64>, b: MatRef<'_, f64>, w: MatRef<'_, f64
 /// `Y = (I + S)^-1` and `C = 2Y - I = (I + S)^-1 (I - S)` for `S = W - W^T`, into the given
 /// buffers. Returns `false` (leaving `C` as it was) if `I + S` cannot be inverted.
 pub(crate) fn cayley_into(w: &Mat<f64>, lu: &mut Lu, y: &mut Mat<f64>, c: &mut Mat<f64>) -> bool {
-    // C = (I - S)(I + S)^-1 (the two factors commute): one solve, no inverse
+    // one inversion: Y = (I + S)^-1, then C = 2Y - I
     let n = w.nrows();
     let st = lu.stride;
-    let (m, r) = lu.buffers_mut();
+    let (m, _) = lu.buffers_mut();
     for j in 0..n {
         for i in 0..n {
             let s = w[(i, j)] - w[(j, i)];
             let e = if i == j { 1.0 } else { 0.0 };
-            m[j * n + i] = e + s;
-            r[j * st + i] = e - s;
+            m[j * st + i] = e + s;
         }
     }
     lu.cayley_out(y, c)
