@@ -526,10 +526,7 @@ impl RiemannianLbfgs {
                 let mut accepted = false;
                 let f_old = f[l];
                 for _ in 0..60 {
-                    if !ws
-                        .retraction
-                        .retract(ws.c.as_ref(), &ws.d_mat, t, ws.c_new.as_mut())
-                    {
+                    if !ws.retraction.retract(&ws.c, &ws.d_mat, t, &mut ws.c_new) {
                         t *= 0.5;
                         continue;
                     }
@@ -1032,7 +1029,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
             let mut c0 = Mat::zeros(n, n);
             if !ws
                 .retraction
-                .retract(best.0.c.as_ref(), &xf, self.hop_size, c0.as_mut())
+                .retract(&best.0.c, &xf, self.hop_size, &mut c0)
             {
                 continue;
             }

@@ -160,25 +160,19 @@ impl Retraction {
 
     /// `out = C Cay(t X) = C (I - tX/2)^-1 (I + tX/2) = 2 C (I - tX/2)^-1 - C`; `false` if
     /// the solve fails or the result is not finite.
-    pub fn retract(
-        &mut self,
-        c: MatRef<'_, f64>,
-        x: &Flat,
-        t: f64,
-        mut out: MatMut<'_, f64>,
-    ) -> bool {
+    pub fn retract(&mut self, c: &Mat<f64>, x: &Flat, t: f64, out: &mut Mat<f64>) -> bool {
         let n = self.lu.n;
         let st = self.lu.stride;
         let xs = x.as_slice();
+        let h = 0.5 * t;
         let (m, r) = self.lu.buffers_mut();
         for j in 0..n {
-            let col = &mut m[j * st..j * st + n];
-            for (i, (u, v)) in col.iter_mut().zip(&xs[j * n..(j + 1) * n]).enumerate() {
-                *u = if i == j { 1.0 } else { 0.0 } - 0.5 * t * v;
+            let (col, xc) = (&mut m[j * st..j * st + n], &xs[j * n..(j + 1) * n]);
+            for (u, v) in col.iter_mut().zip(xc) {
+                *u = 0.0 - h * v;
             }
-            for (u, v) in r[j * st..j * st + n].iter_mut().zip(c.col(j).iter()) {
-                *u = *v;
-            }
+            col[j] = 1.0 - h * xc[j];
+            r[j * st..j * st + n].copy_from_slice(c.col_as_slice(j));
         }
         // Z = C (I - tX/2)^-1
         if !self.lu.right_divide() {
@@ -186,13 +180,8 @@ impl Retraction {
         }
         let z = self.lu.result();
         for j in 0..n {
-            for ((u, v), zz) in out
-                .rb_mut()
-                .col_mut(j)
-                .iter_mut()
-                .zip(c.col(j).iter())
-                .zip(&z[j * st..j * st + n])
-            {
+            let (oc, cc) = (out.col_as_slice_mut(j), c.col_as_slice(j));
+            for ((u, v), zz) in oc.iter_mut().zip(cc).zip(&z[j * st..j * st + n]) {
                 *u = 2.0 * zz - v;
             }
         }

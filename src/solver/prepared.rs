@@ -50,6 +50,8 @@ pub struct PreparedOperator {
     sym_eigen: OnceLock<Result<(Vec<f64>, Mat<f64>)>>,
     eigen: OnceLock<Result<(Vec<c64>, Mat<c64>)>>,
     eigen_transposed: OnceLock<Result<(Vec<c64>, Mat<c64>)>>,
+    /// `V^H V` for the eigenvectors `V` of `A` and of `A^T`
+    eigen_gram: [OnceLock<Result<Mat<c64>>>; 2],
     gauss_newton: OnceLock<Option<GaussNewton>>,
 }
 
@@ -106,6 +108,7 @@ impl PreparedOperator {
             sym_eigen: OnceLock::new(),
             eigen: OnceLock::new(),
             eigen_transposed: OnceLock::new(),
+            eigen_gram: [OnceLock::new(), OnceLock::new()],
             gauss_newton: OnceLock::new(),
         }
     }
@@ -177,6 +180,14 @@ impl PreparedOperator {
         } else {
             cached(&self.eigen, || linalg::eigen(self.matrix.as_ref()))
         }
+    }
+
+    /// The Gram matrix `V^H V` of the eigenvectors of [`PreparedOperator::eigen`].
+    pub(crate) fn eigen_gram(&self, transposed: bool) -> Result<&Mat<c64>> {
+        cached(&self.eigen_gram[usize::from(transposed)], || {
+            let (_, v) = self.eigen(transposed)?;
+            Ok(super::starts::herm_gram(v.as_ref()))
+        })
     }
 
     /// The Gauss–Newton preconditioner with this operator as `B`: `Ok` with the cached one

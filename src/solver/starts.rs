@@ -112,6 +112,7 @@ pub(crate) fn spectral_alignment(
     }
     let (la, va) = a.eigen(transposed)?;
     let (lb, wb) = b.eigen(transposed)?;
+    let (gv, gwb) = (a.eigen_gram(transposed)?, b.eigen_gram(transposed)?);
     // match eigenvalues: cost |l_i - m_j|
     let cost: Vec<f64> = (0..n)
         .flat_map(|i| (0..n).map(move |j| (i, j)))
@@ -123,9 +124,8 @@ pub(crate) fn spectral_alignment(
     let perm = crate::assignment::min_cost_assignment(&cost, n);
     // W reordered so that column i matches V's column i
     let w = Mat::from_fn(n, n, |r, i| wb[(r, perm[i])]);
-    // Gram matrices
-    let gv = herm_gram(va.as_ref());
-    let gw = herm_gram(w.as_ref());
+    // Gram matrices (those of W are those of B's eigenvectors, reordered)
+    let gw = Mat::from_fn(n, n, |i, j| gwb[(perm[i], perm[j])]);
     // phases along a maximum spanning tree of |G_V|: conj(d_i) Gw_ij d_j = Gv_ij
     let mut d = vec![c64::new(1.0, 0.0); n];
     let mut in_tree = vec![false; n];
@@ -195,7 +195,8 @@ pub(crate) fn spectral_alignment(
     Ok(Some(q.transpose().to_owned()))
 }
 
-fn herm_gram(v: MatRef<'_, c64>) -> Mat<c64> {
+/// `V^H V`.
+pub(crate) fn herm_gram(v: MatRef<'_, c64>) -> Mat<c64> {
     let n = v.ncols();
     Mat::from_fn(n, n, |i, j| {
         let mut s = c64::new(0.0, 0.0);
