@@ -63,6 +63,22 @@ pub(crate) struct Scratch {
     y: Vec<f32>,
 }
 
+/// The largest `|x_i|` (0 for an empty or all-NaN `x`), in eight partial maxima: independent
+/// chains instead of one, and the same value (a maximum does not round).
+fn max_abs(x: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 8];
+    let chunks = x.chunks_exact(8);
+    for (k, v) in chunks.remainder().iter().enumerate() {
+        acc[k] = acc[k].max(v.abs());
+    }
+    for c in chunks {
+        for k in 0..8 {
+            acc[k] = acc[k].max(c[k].abs());
+        }
+    }
+    acc.iter().fold(0.0f64, |a, &b| a.max(b))
+}
+
 /// A power of two `p` with `x / p` in `[1, 2)` for finite `x > 0` (`1` otherwise), kept a
 /// normal number.
 fn pow2_floor(x: f64) -> f64 {
@@ -188,7 +204,7 @@ impl GaussNewton {
             let mut scales = [1.0f64; WIDTH];
             for (r, v) in group.iter().enumerate().take(width) {
                 if let Some(v) = v {
-                    let big = v.iter().fold(0.0f64, |acc, x| acc.max(x.abs()));
+                    let big = max_abs(v);
                     scales[r] = pow2_floor(big);
                     let inv_s = 1.0 / scales[r];
                     for (x, &y) in scratch.x[r * m..(r + 1) * m].iter_mut().zip(v.iter()) {
