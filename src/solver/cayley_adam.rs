@@ -119,8 +119,8 @@ impl CayleyAdam {
 
     /// One run of Adam from `W = 0`; returns `(C, final loss)`.
     ///
-    /// Per iteration: one LU inversion for `Y = (I + S)^-1`, `C = 2Y - I`, the loss and `H = C^T G` in the
-    /// rotated frame (two `n x n` products and one `n x 2n` by `2n x n`, see
+    /// Per iteration: one LU inversion for `Y = (I + S)^-1`, `C = 2Y - I`, the loss and
+    /// `H = C^T G` in the rotated frame (two `n x n` products and one `n x 2n` by `2n x n`, see
     /// [`super::objective`]), and `K = -2 Y^T G Y^T = -2 Y H Y^T` (because `Y^T C = Y`): the
     /// work of six `n x n` products.
     ///
@@ -207,10 +207,10 @@ fn cayley_packed_into(w: &[f64], lu: &mut Lu, y: &mut Mat<f64>, c: &mut Mat<f64>
     lu.cayley_out(y, c)
 }
 
-/// One Adam update of the packed parameters, `m1` and `m2` the moment estimates, as PyTorch
-/// writes it: `w -= step u / (sqrt(v) / sqrt(c2) + eps)` with `step = lr / c1`, `c1 = 1 - beta1^t`
-/// and `c2 = 1 - beta2^t` the bias corrections (`inv_sqrt_c2 = 1 / sqrt(c2)` multiplies, where
-/// PyTorch divides: one division per entry instead of two).
+/// One Adam update of the packed parameters, `m1` and `m2` the moment estimates, PyTorch's
+/// formula up to rounding: `w -= step (u / (sqrt(v) / sqrt(c2) + eps))` with `step = lr / c1`,
+/// `c1 = 1 - beta1^t` and `c2 = 1 - beta2^t` the bias corrections (`inv_sqrt_c2 = 1 / sqrt(c2)`
+/// multiplies, where PyTorch divides: one division per entry instead of two).
 struct AdamStep<'a> {
     g: &'a [f64],
     m1: &'a mut [f64],
@@ -338,6 +338,12 @@ mod tests {
             let (mut y, mut c) = (Mat::zeros(n, n), Mat::zeros(n, n));
             assert!(cayley_packed_into(&w, &mut Lu::new(n), &mut y, &mut c));
             let expected = super::super::objective::cayley(full.as_ref());
+            // Y is the inverse of I + S (S = W - W^T), unscrambled from the LU's row swaps
+            let ips = Mat::from_fn(n, n, |i, j| {
+                full[(i, j)] - full[(j, i)] + if i == j { 1.0 } else { 0.0 }
+            });
+            let err = (&y * &ips - Mat::<f64>::identity(n, n)).norm_max();
+            assert!(err < 1e-12, "n = {n}: Y (I + S) - I = {err:e}");
             for j in 0..n {
                 for i in 0..n {
                     assert_eq!(c[(i, j)].to_bits(), expected[(i, j)].to_bits(), "n = {n}");

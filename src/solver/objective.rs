@@ -208,7 +208,8 @@ impl Retraction {
 /// [`super::small_solve`]), reused between calls.
 pub(crate) struct Lu {
     n: usize,
-    /// the column stride of `M` and `R` (their padding rows stay zero)
+    /// the column stride of `M` and `R` (whatever their padding rows hold never enters the
+    /// true entries)
     pub stride: usize,
     m: Vec<f64>,
     r: Vec<f64>,

@@ -1,6 +1,6 @@
 //! An operator prepared once for many comparisons: normalized, with the work that depends on
-//! it alone (spectra, eigenvectors, the Gauss–Newton preconditioner) computed on first use and
-//! shared by every pair it takes part in.
+//! it alone (spectra, eigenvectors and their Gram matrices, the Gauss–Newton preconditioner)
+//! computed on first use and shared by every pair it takes part in.
 
 use std::fmt;
 use std::sync::OnceLock;
