@@ -430,8 +430,8 @@ fn acceptance_cayley_adam_n10() {
 
 /// Measured: 4.9e-2 rad after 10,000 iterations (1.5 s; 5.6e-2 before the last-bit changes of
 /// the inversion and Adam's step), still falling slowly (4.2e-2 after 20,000, 3.3e-2 after
-/// 40,000, measured before those changes): the optimum has eigenvalues at -1, which the Cayley chart
-/// reaches only at infinity (spec §4.1). The reference's test, which asserts 2e-2 here, feeds
+/// 40,000, measured before those changes): the optimum has eigenvalues at -1, which the
+/// Cayley chart reaches only at infinity (spec §4.1). The reference's test, which asserts 2e-2 here, feeds
 /// `W` through a small tanh network first (which the spec leaves out); with plain
 /// `S = W - W^T`, as the spec prescribes, 10,000 iterations are not enough.
 #[test]

@@ -162,6 +162,14 @@ impl VectorOp for Scale<'_> {
     }
 }
 
+/// 1 if `x` is NaN or infinite (all exponent bits set), 0 otherwise: an integer test that a
+/// loop can fold with `|` and vectorize (a float test per entry with an early exit does not).
+#[inline(always)]
+pub(crate) fn nonfinite(x: f64) -> u64 {
+    const EXP: u64 = 0x7ff0_0000_0000_0000;
+    u64::from(x.to_bits() & EXP == EXP)
+}
+
 /// `sum_i x_i y_i` (see [`dot_kernel`]).
 pub(crate) fn dot(x: &[f64], y: &[f64]) -> f64 {
     simd(Dot(x, y))

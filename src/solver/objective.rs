@@ -13,7 +13,7 @@
 
 use faer::prelude::*;
 
-use super::flat::Flat;
+use super::flat::{dot, nonfinite, Flat};
 use crate::linalg::mm;
 
 /// `||A - C B C^T||_F^2`, computed directly (accurate near 0).
@@ -103,8 +103,7 @@ impl Evaluator {
         let n = self.n;
         mm(self.ac.as_mut(), a, c, 1.0);
         mm(self.cac.as_mut(), c.transpose(), self.ac.as_ref(), 1.0);
-        // the sum of squares in eight partial sums (independent chains, in a fixed order)
-        let mut acc = [0.0f64; 8];
+        let mut s = 0.0;
         for j in 0..n {
             let bcol = &self.bstack.col_as_slice(j)[n..];
             let ccol = self.cac.col_as_slice(j);
@@ -112,18 +111,9 @@ impl Evaluator {
             for ((r, bv), cv) in rcol.iter_mut().zip(bcol).zip(ccol) {
                 *r = bv - cv;
             }
-            let chunks = rcol.chunks_exact(8);
-            let rest = chunks.remainder();
-            for c in chunks {
-                for k in 0..8 {
-                    acc[k] += c[k] * c[k];
-                }
-            }
-            for (k, d) in rest.iter().enumerate() {
-                acc[k] += d * d;
-            }
+            // each column's squares in the partial sums of `dot` (independent chains)
+            s += dot(rcol, rcol);
         }
-        let s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
         // the right half is the transpose of the left
         let (left, mut right) = self.rr.as_mut().split_at_col_mut(n);
         right.copy_from(left.rb().transpose());
@@ -190,14 +180,12 @@ impl Retraction {
             return false;
         }
         let z = self.lu.result();
-        // finite: no entry with all exponent bits set (folded with `|`, which vectorizes)
-        const EXP: u64 = 0x7ff0_0000_0000_0000;
         let mut bad = 0u64;
         for j in 0..n {
             let (oc, cc) = (out.col_as_slice_mut(j), c.col_as_slice(j));
             for ((u, v), zz) in oc.iter_mut().zip(cc).zip(&z[j * st..j * st + n]) {
                 *u = 2.0 * zz - v;
-                bad |= u64::from(u.to_bits() & EXP == EXP);
+                bad |= nonfinite(*u);
             }
         }
         bad == 0

@@ -22,7 +22,7 @@
 //! +0.0). Compiled for AVX2 by [`simd`] (separate multiplies and adds, no
 //! fused multiply-add, like the rest of the crate's vector loops).
 
-use super::flat::{simd, VectorOp};
+use super::flat::{nonfinite, simd, VectorOp};
 
 /// `r <- r m^-1` for `n x n` matrices `m` (overwritten by its LU factors) and `r`, both stored
 /// column-major with column stride `s = r_stride(n)`; `perm` (length `n`) is workspace. The
@@ -114,16 +114,13 @@ fn row_block<const W: usize>(xi: &mut [f64], coef: &[f64], xs: &[f64], s: usize,
     xi[off..off + W].copy_from_slice(&acc);
 }
 
-/// Whether the first `n` entries of every row (stride `s`) are finite: an integer test of the
-/// exponent bits, folded with `|`, which vectorizes (a float test per entry with an early exit
-/// does not).
+/// Whether the first `n` entries of every row (stride `s`) are finite.
 #[inline(always)]
 fn all_finite(r: &[f64], n: usize, s: usize) -> bool {
-    const EXP: u64 = 0x7ff0_0000_0000_0000;
     let mut bad = 0u64;
     for row in r.chunks_exact(s) {
-        for v in &row[..n] {
-            bad |= u64::from(v.to_bits() & EXP == EXP);
+        for &v in &row[..n] {
+            bad |= nonfinite(v);
         }
     }
     bad == 0
@@ -173,7 +170,7 @@ impl VectorOp for Solve<'_> {
                 // that every row update is one whole-panel operation. On the columns up to k
                 // (the multipliers) it subtracts a zero: the value stays, though a -0.0
                 // multiplier becomes +0.0 when `l < 0` (the one way these bits can differ from
-                // the textbook elimination's; a blend that keeps them costs 0.5 us at n = 30).
+                // the textbook elimination's; keeping them cost 0.5 to 2 us at n = 30).
                 let mut pivot = [0.0f64; PANEL];
                 for j in k + 1..pe {
                     pivot[j - p0] = upper[k * s + j];
@@ -205,16 +202,12 @@ impl VectorOp for Solve<'_> {
             for i in 0..n {
                 r[i * s + i] = 1.0;
             }
-            for i in 1..n {
-                let (head, tail) = r.split_at_mut(i * s);
-                let w = (i + 1).div_ceil(8) * 8;
-                row_update(&mut tail[..w], &m[i * s..i * s + i], head, s);
-            }
-        } else {
-            for i in 1..n {
-                let (head, tail) = r.split_at_mut(i * s);
-                row_update(&mut tail[..s], &m[i * s..i * s + i], head, s);
-            }
+        }
+        for i in 1..n {
+            let (head, tail) = r.split_at_mut(i * s);
+            // only as far as the row can be nonzero
+            let w = if self.identity { r_stride(i + 1) } else { s };
+            row_update(&mut tail[..w], &m[i * s..i * s + i], head, s);
         }
         // back substitution: x_i = (z_i - sum_{j > i} U_ij x_j) / U_ii
         for i in (0..n).rev() {
