@@ -50,7 +50,8 @@ use crate::linalg::mm;
 ///    ([`RiemannianLbfgs::paper_start`]) refined by L-BFGS, which makes the result never worse
 ///    than Cayley + Adam's;
 /// 3. every start runs to the exploration tolerance `explore_rtol`; the best is polished to
-///    `grad_rtol`; optional perturbation hops follow.
+///    `grad_rtol` (its run continued, on the pair it ran on, from its curvature pairs);
+///    optional perturbation hops follow.
 ///
 /// The best point wins; [`SolverReport::starts`] lists every start's outcome (the winner's
 /// with its polish). Results do not depend on the number of threads, nor on which starts share
@@ -370,6 +371,7 @@ impl RiemannianLbfgs {
             loss: f64::INFINITY,
             iters: 0,
             term: Termination::Stagnated,
+            warm: Warm::default(),
         })
     }
 
@@ -437,9 +439,11 @@ impl RiemannianLbfgs {
         let mut scratch = pc.map(GaussNewton::scratch).unwrap_or_default();
         for (l, ws) in wss.iter_mut().enumerate().take(k) {
             ws.c.copy_from(c0s[l]);
-            ws.hist_len = 0;
-            ws.hist_start = 0;
-            ws.gamma = 1.0;
+            if !ws.warm {
+                ws.hist_len = 0;
+                ws.hist_start = 0;
+                ws.gamma = 1.0;
+            }
             f[l] = ws.ev.loss(a, ws.c.as_ref());
             ws.ev.gradient(&mut ws.g);
         }
@@ -552,7 +556,7 @@ impl RiemannianLbfgs {
                     }
                     continue;
                 }
-                if preconditioned && iters[l] >= GAMMA_WARMUP {
+                if preconditioned && (ws.warm || iters[l] >= GAMMA_WARMUP) {
                     // accepted: `f[l]` is the loss at `t`
                     ws.rescale(t, dg, f_old, f[l]);
                 }
@@ -572,6 +576,9 @@ impl RiemannianLbfgs {
                 }
             }
         }
+        for ws in wss.iter_mut() {
+            ws.warm = false;
+        }
         wss.iter()
             .take(k)
             .enumerate()
@@ -580,6 +587,7 @@ impl RiemannianLbfgs {
                 loss: f[l],
                 iters: iters[l],
                 term: term[l].unwrap_or(Termination::MaxIterations),
+                warm: ws.warm_state(),
             })
             .collect()
     }
@@ -601,6 +609,16 @@ struct LocalRun {
     loss: f64,
     iters: usize,
     term: Termination,
+    /// the curvature pairs and the scale of `H_0` the run ended with, for the polish
+    warm: Warm,
+}
+
+/// A run's curvature pairs `(s, y, 1 / s'y)`, oldest first, and its `gamma`: the polish of the
+/// winning start continues from them instead of starting afresh.
+#[derive(Default)]
+struct Warm {
+    pairs: Vec<(Vec<f64>, Vec<f64>, f64)>,
+    gamma: f64,
 }
 
 /// All buffers of a solve, allocated once. Tangent vectors are packed skew matrices.
@@ -626,6 +644,9 @@ struct Workspace<'p> {
     hist_start: usize,
     /// the scale of the preconditioner in `H_0 = gamma P^-1` (see [`Workspace::rescale`])
     gamma: f64,
+    /// The next run continues from the curvature pairs and `gamma` loaded by
+    /// [`Workspace::load`] (past the warm-up of `gamma`) instead of starting afresh.
+    warm: bool,
 }
 
 impl<'p> Workspace<'p> {
@@ -652,7 +673,42 @@ impl<'p> Workspace<'p> {
             hist_len: 0,
             hist_start: 0,
             gamma: 1.0,
+            warm: false,
         }
+    }
+
+    /// The curvature pairs held, oldest first, and `gamma`.
+    fn warm_state(&self) -> Warm {
+        Warm {
+            pairs: (0..self.hist_len)
+                .map(|k| {
+                    let i = self.slot(k);
+                    (self.s[i].clone(), self.y[i].clone(), self.rho[i])
+                })
+                .collect(),
+            gamma: self.gamma,
+        }
+    }
+
+    /// Makes the next run continue from `warm` (its newest pairs, as many as fit).
+    fn load(&mut self, warm: &Warm) {
+        let m = self.s.len();
+        let skip = warm.pairs.len().saturating_sub(m);
+        self.hist_start = 0;
+        self.hist_len = 0;
+        for (s, y, rho) in &warm.pairs[skip..] {
+            let i = self.hist_len;
+            self.s[i].copy_from_slice(s);
+            self.y[i].copy_from_slice(y);
+            self.rho[i] = *rho;
+            self.hist_len += 1;
+        }
+        self.gamma = if warm.gamma.is_finite() && warm.gamma > 0.0 {
+            warm.gamma
+        } else {
+            1.0
+        };
+        self.warm = true;
     }
 
     fn slot(&self, k: usize) -> usize {
@@ -769,6 +825,14 @@ fn own_or_cached<'p>(
     }
 }
 
+/// Whether the portfolio runs this start on the reversed pair `(B, A)`.
+fn runs_reversed(start: Start) -> bool {
+    matches!(
+        start,
+        Start::IdentityReversed | Start::ReflectionReversed | Start::Random(_)
+    )
+}
+
 /// A start of the portfolio: its name and its matrix.
 type Candidate = (Start, Mat<f64>);
 
@@ -792,8 +856,9 @@ const GAMMA_WARMUP: usize = 10;
 /// Largest `memory`.
 const MAX_MEMORY: usize = 1024;
 
-/// The polish keeps this many times `memory` curvature pairs (measured on the anchor: 32 pairs
-/// polish in 54 iterations on average instead of 72 with 8, and 64 save little more).
+/// The polish keeps this many times `memory` curvature pairs (measured on the anchor when the
+/// polish started afresh: 32 pairs polish in 54 iterations on average instead of 72 with 8, and
+/// 64 save little more).
 const POLISH_MEMORY_FACTOR: usize = 4;
 
 impl OrthogonalSolver for RiemannianLbfgs {
@@ -910,6 +975,12 @@ impl OrthogonalSolver for RiemannianLbfgs {
         let mut best = (run, first, 0);
 
         // Phase 2: the rest of the portfolio, in parallel.
+        let mut own_pc_a = None;
+        let pc_a = if done {
+            None
+        } else {
+            own_or_cached(pc_a_cached, a, &mut own_pc_a)
+        };
         if !done {
             // Two orientations: ||A - C B C^T|| = ||B - C^T A C||, so a start can also run on
             // the reversed pair (B, A), preconditioned on A, its answer transposed. The path
@@ -945,8 +1016,6 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .as_ref()
                 .map(|p| p.solve(a, b))
                 .transpose()?;
-            let mut own_pc_a = None;
-            let pc_a = own_or_cached(pc_a_cached, a, &mut own_pc_a);
             let (forward_runs, reversed_runs) = rayon::join(
                 || self.run_batches(a, b, pc, &forward, false, deadline, explore),
                 || self.run_batches(b, a, pc_a, &reversed, true, deadline, explore),
@@ -990,13 +1059,29 @@ impl OrthogonalSolver for RiemannianLbfgs {
         }
 
         // Phase 3: polish the winner to the final tolerance, then hops.
-        let polish = |best: &mut (LocalRun, Start, usize),
-                      ws: &mut Workspace<'_>,
-                      outcomes: &mut [StartOutcome],
-                      total: &mut usize| {
+        let polish_memory = (POLISH_MEMORY_FACTOR * self.memory).min(MAX_MEMORY);
+        // The winner is polished on the pair it ran on (the reversed one for the starts of the
+        // reversed batch), continuing from its curvature pairs and its `gamma`.
+        let mut polish_ws: [Option<Workspace<'_>>; 2] = [None, None];
+        let mut polish = |best: &mut (LocalRun, Start, usize),
+                          outcomes: &mut [StartOutcome],
+                          total: &mut usize| {
             let left = self.max_iters.saturating_sub(best.0.iters);
+            let rev = runs_reversed(best.1);
+            let (l, r, p) = if rev { (b, a, pc_a) } else { (a, b, pc) };
+            let ws = polish_ws[usize::from(rev)]
+                .get_or_insert_with(|| Workspace::new(r, polish_memory, p));
+            ws.load(&best.0.warm);
             ws.cap_first = true;
-            let mut run = self.local(a, best.0.c.as_ref(), ws, deadline, left, self.grad_rtol);
+            let c0 = if rev {
+                best.0.c.transpose().to_owned()
+            } else {
+                best.0.c.clone()
+            };
+            let mut run = self.local(l, c0.as_ref(), ws, deadline, left, self.grad_rtol);
+            if rev {
+                run.c = run.c.transpose().to_owned();
+            }
             ws.cap_first = false;
             *total += run.iters;
             run.iters += best.0.iters;
@@ -1013,11 +1098,8 @@ impl OrthogonalSolver for RiemannianLbfgs {
         };
         // the polish keeps more curvature pairs: it runs once, near a minimum, where L-BFGS
         // converges only linearly and every pair shortens it
-        let mut polish_ws: Option<Workspace<'_>> = None;
-        let polish_memory = (POLISH_MEMORY_FACTOR * self.memory).min(MAX_MEMORY);
         if !done && explore > self.grad_rtol && best.0.term == Termination::GradientTolerance {
-            let pws = polish_ws.get_or_insert_with(|| Workspace::new(b, polish_memory, pc));
-            done = polish(&mut best, pws, &mut outcomes, &mut total_iters);
+            done = polish(&mut best, &mut outcomes, &mut total_iters);
         }
         for h in 0..self.n_hops {
             if done {
@@ -1042,8 +1124,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     !done && explore > self.grad_rtol && run.term == Termination::GradientTolerance;
                 best = (run, Start::Hop(h), outcomes.len() - 1);
                 if polish_it {
-                    let pws = polish_ws.get_or_insert_with(|| Workspace::new(b, polish_memory, pc));
-                    done = polish(&mut best, pws, &mut outcomes, &mut total_iters);
+                    done = polish(&mut best, &mut outcomes, &mut total_iters);
                 }
             }
         }
@@ -1081,6 +1162,63 @@ impl OrthogonalSolver for RiemannianLbfgs {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The polish continues from the winner's curvature pairs: loaded into a workspace with
+    /// more room, they give the same search direction to the last bit (the same pairs in the
+    /// same order, the same `gamma`); into one with less room, the newest ones.
+    #[test]
+    fn loaded_pairs_give_the_same_direction() {
+        let b = Mat::<f64>::identity(4, 4);
+        let p = packed_len(4);
+        let v = |k: usize, r: usize| -> Vec<f64> {
+            (0..p)
+                .map(|i| ((i * 3 + k * 7 + r) as f64 * 0.37).sin())
+                .collect()
+        };
+        let mut ws = Workspace::new(b.as_ref(), 3, None);
+        // five pairs through a ring of three: the oldest two are dropped, the ring wraps
+        for k in 0..5 {
+            ws.d = v(k, 0);
+            ws.g = v(k, 1);
+            ws.g_new = ws.g.iter().zip(&ws.d).map(|(g, d)| g + 2.0 * d).collect();
+            ws.push_pair(0.5);
+        }
+        assert_eq!((ws.hist_len, ws.hist_start), (3, 2));
+        ws.gamma = 0.37;
+        let warm = ws.warm_state();
+        let direction = |ws: &mut Workspace<'_>| {
+            ws.g = v(9, 2);
+            ws.direction_first_loop();
+            let gamma = ws.gamma;
+            scale(&mut ws.d, gamma);
+            ws.direction_second_loop();
+            ws.d.clone()
+        };
+        let expected = direction(&mut ws);
+        let mut bigger = Workspace::new(b.as_ref(), 8, None);
+        bigger.load(&warm);
+        assert!(bigger.warm && bigger.hist_len == 3 && bigger.gamma == 0.37);
+        let got = direction(&mut bigger);
+        assert!(got
+            .iter()
+            .zip(&expected)
+            .all(|(x, y)| x.to_bits() == y.to_bits()));
+        // less room: the newest two pairs, oldest first
+        let mut smaller = Workspace::new(b.as_ref(), 2, None);
+        smaller.load(&warm);
+        assert_eq!(smaller.hist_len, 2);
+        assert_eq!(smaller.s[0], warm.pairs[1].0);
+        assert_eq!(smaller.s[1], warm.pairs[2].0);
+        // the newest pair is the last one pushed: s = t d
+        let newest: Vec<f64> = v(4, 0).iter().map(|d| 0.5 * d).collect();
+        assert_eq!(warm.pairs[2].0, newest);
+        // a run started on a loaded workspace keeps the pairs; the flag is spent by the run
+        let a = Mat::<f64>::identity(4, 4);
+        let c0 = Mat::<f64>::identity(4, 4);
+        let run =
+            RiemannianLbfgs::default().local(a.as_ref(), c0.as_ref(), &mut bigger, None, 10, 1e-7);
+        assert!(!bigger.warm && run.loss == 0.0);
+    }
 
     /// On a parabola along the line, `gamma` is multiplied by the step to its minimum, within
     /// the per-step bounds, and stays within the overall ones.
