@@ -35,7 +35,7 @@ pub(crate) fn packed_len(n: usize) -> usize {
 /// `(P + mu I)^-1` (see the module documentation), stored explicitly in single precision and
 /// scaled by a power of two: applying it is a matrix product ([`SymMatVec`]), which streams
 /// through half as many bytes as the two triangular solves of a Cholesky factor (measured at
-/// `n = 30`, `m = 435`: 41 us for four vectors at a time, 19 us for a lone one, against 50 us
+/// `n = 30`, `m = 435`: 41 us for four vectors at a time, 16 us for a lone one, against 50 us
 /// for the solves in double precision). A preconditioner only shapes the
 /// step; the line search and the curvature pairs stay in double precision. The rounding of the
 /// inverse (about the condition number times `6e-8`, relative) changes the path a little: the
@@ -246,8 +246,9 @@ const TILE_ROWS: usize = TILE * LANES;
 /// of [`TILE_ROWS`] (the last one shorter), one after the other; a tile's `h` rows are stored
 /// column by column, `h` entries per column. A product then reads the matrix in the order it is
 /// stored, a tile's columns one after the other. At `n = 30` (`apply`, best of seven runs):
-/// one vector 19 us, two 24, three 29, four 41, against 24, 43, 39 and 47 us with the matrix
-/// in plain columns of stride `ld` and a block of rows read across all of them.
+/// one vector 19 us (16 reading two tiles at a time), two 24, three 29, four 41, against 24,
+/// 43, 39 and 47 us with the matrix in plain columns of stride `ld` and a block of rows read
+/// across all of them.
 fn at(ld: usize, m: usize, i: usize, j: usize) -> usize {
     let t0 = i - i % TILE_ROWS;
     let h = TILE_ROWS.min(ld - t0);
@@ -278,11 +279,13 @@ impl WithSimd for SymMatVec<'_> {
     #[inline(always)]
     fn with_simd<S: Simd>(self, simd: S) -> Self::Output {
         if S::F32_LANES == LANES {
+            // one vector: two tiles at a time, for six independent chains of fused
+            // multiply-adds instead of three
             match self.width {
-                1 => self.tiles::<S, 1>(simd),
-                2 => self.tiles::<S, 2>(simd),
-                3 => self.tiles::<S, 3>(simd),
-                _ => self.tiles::<S, 4>(simd),
+                1 => self.tiles::<S, 1, 2>(simd),
+                2 => self.tiles::<S, 2, 1>(simd),
+                3 => self.tiles::<S, 3, 1>(simd),
+                _ => self.tiles::<S, 4, 1>(simd),
             }
         } else {
             self.portable();
@@ -311,10 +314,10 @@ impl SymMatVec<'_> {
         }
     }
 
-    /// `V` vectors, a tile at a time: its [`TILE`] registers of rows held for all columns (one
-    /// register at a time in a shorter last tile).
+    /// `V` vectors, `G` tiles at a time (then one): their [`TILE`] registers of rows held for
+    /// all columns (one register at a time in a shorter last tile).
     #[inline(always)]
-    fn tiles<S: Simd, const V: usize>(self, simd: S) {
+    fn tiles<S: Simd, const V: usize, const G: usize>(self, simd: S) {
         let (ld, m) = (self.ld, self.m);
         let a = S::as_simd_f32s(self.a).0;
         let regs = ld / LANES;
@@ -322,6 +325,29 @@ impl SymMatVec<'_> {
         let y = S::as_mut_simd_f32s(&mut self.y[..V * ld]).0;
         let zero = simd.splat_f32s(0.0);
         let mut t = 0;
+        while G > 1 && t + G * TILE <= regs {
+            let tiles: [&[S::f32s]; G] =
+                std::array::from_fn(|g| &a[(t + g * TILE) * m..(t + (g + 1) * TILE) * m]);
+            let mut acc = [[[zero; TILE]; G]; V];
+            for j in 0..m {
+                let b: [S::f32s; V] = std::array::from_fn(|r| simd.splat_f32s(x[r][j]));
+                for (g, tile) in tiles.iter().enumerate() {
+                    let col = &tile[j * TILE..(j + 1) * TILE];
+                    for r in 0..V {
+                        for q in 0..TILE {
+                            acc[r][g][q] = simd.mul_add_f32s(col[q], b[r], acc[r][g][q]);
+                        }
+                    }
+                }
+            }
+            for (r, acc) in acc.iter().enumerate() {
+                for (g, acc) in acc.iter().enumerate() {
+                    let at = r * regs + t + g * TILE;
+                    y[at..at + TILE].copy_from_slice(acc);
+                }
+            }
+            t += G * TILE;
+        }
         while t < regs {
             let h = TILE.min(regs - t);
             // the tile's registers, column by column
@@ -414,8 +440,9 @@ mod tests {
 
     #[test]
     fn preconditioner_inverts_the_gauss_newton_matrix() {
-        // m = 15 (one short tile), m = 36 (a full tile and a short one)
-        for n in [6, 9] {
+        // m = 15 (one short tile), m = 36 (a full tile and a short one), m = 66 (two full
+        // tiles read together by a lone vector, then a third)
+        for n in [6, 9, 12] {
             inverts_at(n);
         }
     }
@@ -475,12 +502,13 @@ mod tests {
     }
 
     /// Every vector gets the same bits whichever path computes it: alone or in a group of any
-    /// width (a short tile only at `n = 6`, full tiles and a shorter last one at `n = 9` and
-    /// `n = 30`), and in the
+    /// width (a short tile only at `n = 6`, a full tile and a shorter one at `n = 9`, three
+    /// full tiles at `n = 12`, eighteen and a shorter one at `n = 30`; a lone vector reads
+    /// full tiles two at a time), and in the
     /// portable loop.
     #[test]
     fn every_vector_gets_the_same_bits_on_every_path() {
-        for n in [6usize, 9, 30] {
+        for n in [6usize, 9, 12, 30] {
             let b = Mat::from_fn(n, n, |i, j| {
                 ((i * 7 + j * 3) as f64 * 0.37).sin() / n as f64
             });
