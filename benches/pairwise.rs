@@ -11,7 +11,8 @@
 //! and prints it. Criterion then measures the 20 fits, and the whole pairwise call with
 //! `sample_size(10)` — unless the single run took more than 60 s, in which case ten samples
 //! would take over ten minutes and the single timing is the result (set `DSA_BENCH_FULL=1` to
-//! sample anyway). `DSA_BENCH_ONCE=1` stops after the single run.
+//! sample anyway). `DSA_BENCH_ONCE=1` stops after the single run. The same is timed with the
+//! lighter portfolio `RiemannianLbfgs::fast()` (`pairwise_20x20_fast`).
 
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -45,6 +46,16 @@ fn dsa() -> Dsa {
         .expect("valid settings")
 }
 
+/// The same with the lighter portfolio `RiemannianLbfgs::fast()`.
+fn dsa_fast() -> Dsa {
+    Dsa::builder()
+        .n_delays(10)
+        .rank(30)
+        .solver(dsa::RiemannianLbfgs::fast())
+        .build()
+        .expect("valid settings")
+}
+
 /// One timed run; returns the duration of the pairwise call.
 fn once() -> Duration {
     let systems = anchor();
@@ -60,6 +71,12 @@ fn once() -> Duration {
         "pairwise anchor, one run on {} threads: fit 20 operators {fit:.2?}; pairwise (fit + 190 comparisons) {total:.2?}; {:.3} s per pair",
         rayon::current_num_threads(),
         (total - fit).as_secs_f64() / 190.0
+    );
+    let start = Instant::now();
+    black_box(dsa_fast().pairwise(&systems).expect("pairwise"));
+    println!(
+        "pairwise anchor with RiemannianLbfgs::fast(), one run: {:.2?}",
+        start.elapsed()
     );
     total
 }
@@ -81,6 +98,10 @@ fn bench(c: &mut Criterion) {
     if sample_pairwise {
         group.bench_function("pairwise_20x20", |b| {
             b.iter(|| black_box(dsa.pairwise(black_box(&systems)).expect("pairwise")))
+        });
+        let fast = dsa_fast();
+        group.bench_function("pairwise_20x20_fast", |b| {
+            b.iter(|| black_box(fast.pairwise(black_box(&systems)).expect("pairwise")))
         });
     } else {
         println!("pairwise_20x20: one run took {single:.2?} (> 60 s): not sampled; set DSA_BENCH_FULL=1 to sample");

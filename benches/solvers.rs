@@ -1,5 +1,5 @@
 //! The orthogonal solvers side by side (spec §4.1): Riemannian L-BFGS (the default, and its
-//! `thorough()` preset), the paper's Cayley + Adam (1,000 iterations, lr 0.01; the `acceptance` group: 10,000 at lr 5e-3, the reference test's settings) and the symmetric closed form, on the same
+//! `thorough()` and `fast()` presets), the paper's Cayley + Adam (1,000 iterations, lr 0.01; the `acceptance` group: 10,000 at lr 5e-3, the reference test's settings) and the symmetric closed form, on the same
 //! seeded pairs at n = 10, 30, 60, 100: conjugate pairs (`B = Q A Q^T`, `Q` Haar with
 //! determinant -1) and non-conjugate pairs (independent normal operators). Operators are
 //! normalized to unit Frobenius norm, as `Procrustes` hands them to a solver.
@@ -72,6 +72,7 @@ fn solvers() -> Vec<(&'static str, Box<dyn OrthogonalSolver>)> {
     vec![
         ("lbfgs", Box::new(RiemannianLbfgs::default())),
         ("lbfgs-thorough", Box::new(RiemannianLbfgs::thorough())),
+        ("lbfgs-fast", Box::new(RiemannianLbfgs::fast())),
         ("cayley-adam-1000", Box::new(CayleyAdam::default())),
         ("closed-form", Box::new(SymmetricClosedForm)),
     ]

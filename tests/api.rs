@@ -745,7 +745,7 @@ struct AnchorStats {
     below: usize,
 }
 
-fn anchor_stats() -> AnchorStats {
+fn anchor_stats(solver: dsa::RiemannianLbfgs) -> AnchorStats {
     let (shape, data) = read_npy("pairwise_anchor", "data.npy");
     let (m, t, n) = (shape[0], shape[1], shape[2]);
     let systems: Vec<Dataset> = (0..m)
@@ -759,6 +759,7 @@ fn anchor_stats() -> AnchorStats {
         .n_delays(10)
         .rank(30)
         .score(Score::Angular)
+        .solver(solver)
         .build()
         .unwrap();
     let start = Instant::now();
@@ -807,7 +808,7 @@ fn anchor_stats() -> AnchorStats {
 /// the margin can change with any change to the solver's arithmetic.
 #[test]
 fn pairwise_anchor_against_the_reference() {
-    let stats = anchor_stats();
+    let stats = anchor_stats(dsa::RiemannianLbfgs::default());
     assert!(
         stats.above.is_empty(),
         "{} entries exceed the reference by more than 1e-3",
@@ -815,6 +816,24 @@ fn pairwise_anchor_against_the_reference() {
     );
     assert!(
         stats.below >= 75,
+        "only {} entries clearly below the reference",
+        stats.below
+    );
+}
+
+/// The same with the lighter portfolio `RiemannianLbfgs::fast()` (six structured starts, no
+/// sign-pattern or random start): measured, no entry above the reference + 1e-3 and 76 clearly
+/// below it (81 with the default).
+#[test]
+fn pairwise_anchor_against_the_reference_fast() {
+    let stats = anchor_stats(dsa::RiemannianLbfgs::fast());
+    assert!(
+        stats.above.is_empty(),
+        "{} entries exceed the reference by more than 1e-3",
+        stats.above.len()
+    );
+    assert!(
+        stats.below >= 70,
         "only {} entries clearly below the reference",
         stats.below
     );

@@ -323,15 +323,16 @@ enum Conjugator {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 32, failure_persistence: None, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn default_recovers_conjugates(
+    fn default_and_fast_recover_conjugates(
         n in 2usize..=40,
         normal in any::<bool>(),
         normalize in any::<bool>(),
         kind in prop_oneof![Just(Conjugator::HaarPlus), Just(Conjugator::HaarMinus), Just(Conjugator::SignedPermutation)],
         seed in any::<u64>(),
+        fast in any::<bool>(),
     ) {
         let mut r = rng(seed);
         let a = if normal { randn(&mut r, n, n) } else { uniform(&mut r, n, n) };
@@ -342,11 +343,13 @@ proptest! {
             Conjugator::SignedPermutation => signed_permutation(&mut r, n),
         };
         let b = conj(&q, &a);
-        let cmp = Procrustes::default().compare(a.as_ref(), b.as_ref()).unwrap();
+        // the default, or the lighter `fast()` portfolio (the same exact starts)
+        let solver = if fast { RiemannianLbfgs::fast() } else { RiemannianLbfgs::default() };
+        let cmp = Procrustes::with_solver(solver).compare(a.as_ref(), b.as_ref()).unwrap();
         prop_assert!(
             cmp.angular < 1e-8,
-            "n = {}, {:?}, normal = {}, normalized = {}, seed {}: angular {:e}, start {:?}, termination {:?}",
-            n, kind, normal, normalize, seed, cmp.angular, cmp.report.best_start, cmp.report.termination
+            "n = {}, {:?}, normal = {}, normalized = {}, fast = {}, seed {}: angular {:e}, start {:?}, termination {:?}",
+            n, kind, normal, normalize, fast, seed, cmp.angular, cmp.report.best_start, cmp.report.termination
         );
         prop_assert!(orthogonality_error(&cmp.c) < 1e-12);
     }
@@ -621,7 +624,7 @@ fn symmetric_closed_form_attains_the_bound() {
 const QUALITY_SIZES: [usize; 8] = [5, 8, 10, 12, 15, 20, 25, 30];
 
 #[test]
-fn default_never_worse_than_cayley_adam() {
+fn default_and_fast_never_worse_than_cayley_adam() {
     let mut failures = Vec::new();
     let mut count = 0;
     for &n in &QUALITY_SIZES {
@@ -631,17 +634,23 @@ fn default_never_worse_than_cayley_adam() {
             let ours = RiemannianLbfgs::default()
                 .solve(a.as_ref(), b.as_ref())
                 .unwrap();
+            // the lighter portfolio holds this too (measured: at most 6e-16 above, rounding)
+            let fast = RiemannianLbfgs::fast()
+                .solve(a.as_ref(), b.as_ref())
+                .unwrap();
             let paper = CayleyAdam::default().solve(a.as_ref(), b.as_ref()).unwrap();
             count += 1;
             println!(
-                "vs Cayley+Adam n = {n} seed {seed}: default {:.12e}, Cayley+Adam {:.12e}",
-                ours.loss, paper.loss
+                "vs Cayley+Adam n = {n} seed {seed}: default {:.12e}, fast {:.12e}, Cayley+Adam {:.12e}",
+                ours.loss, fast.loss, paper.loss
             );
-            if ours.loss > paper.loss + 1e-12 {
-                failures.push(format!(
-                    "n = {n}, seed {seed}: default {:e} > Cayley+Adam {:e}",
-                    ours.loss, paper.loss
-                ));
+            for (name, loss) in [("default", ours.loss), ("fast", fast.loss)] {
+                if loss > paper.loss + 1e-12 {
+                    failures.push(format!(
+                        "n = {n}, seed {seed}: {name} {loss:e} > Cayley+Adam {:e}",
+                        paper.loss
+                    ));
+                }
             }
         }
     }

@@ -143,6 +143,38 @@ impl RiemannianLbfgs {
             ..Self::default()
         }
     }
+    /// A lighter search: the structured starts only (the spectral alignment start and that of
+    /// the transposed pair, the identity and the reflection on both orientations of the pair),
+    /// without the sign-pattern and the random starts (`n_signed(0)`, `n_random(0)`): six
+    /// starts at every size. Conjugate pairs are found exactly as by the default (phases 0 and
+    /// 1 are the same); on pairs that are not, minima are shallower more often. Measured on the
+    /// reference's pairwise anchor (190 pairs at `n = 30`): the comparisons take about 15%
+    /// less time (278 iterations per pair instead of 351); no entry above the reference's by
+    /// more than 1e-3 either way; 76 entries more than 1e-3 below it instead of 81; summed
+    /// distance above the deepest minima known 0.117 instead of 0.074 (the default's over
+    /// seeds 0 to 5: 0.074 to 0.087).
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::{OrthogonalSolver, RiemannianLbfgs};
+    /// # fn main() -> dsa::Result<()> {
+    /// let a: faer::Mat<f64> = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
+    /// let a = &a * (1.0 / a.norm_l2());
+    /// // a signed permutation of the coordinates: found exactly
+    /// let q: faer::Mat<f64> = faer::mat![[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
+    /// let b = &q * &a * q.transpose();
+    /// let out = RiemannianLbfgs::fast().solve(a.as_ref(), b.as_ref())?;
+    /// assert!(out.loss < 1e-24);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn fast() -> Self {
+        Self {
+            n_signed: 0,
+            n_random: Some(0),
+            ..Self::default()
+        }
+    }
     /// Iteration limit per start (default 2000; the paper start's Adam iterations are not
     /// counted against it).
     #[must_use]
