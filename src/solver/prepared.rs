@@ -190,6 +190,18 @@ impl PreparedOperator {
         })
     }
 
+    /// Computes what every comparison by the default solver needs before it iterates (the
+    /// spectra of the lower bounds, the eigenvectors of the spectral start and of the
+    /// symmetric part), so that two operators can do it side by side. Errors are cached and
+    /// reported where the values are used.
+    pub(crate) fn warm_for_comparison(&self) {
+        let _ = self.singular_values();
+        let _ = self.skew_singular_values();
+        let _ = self.sym_eigenvalues();
+        let _ = self.eigen_gram(false);
+        let _ = self.sym_eigen();
+    }
+
     /// The Gauss–Newton preconditioner with this operator as `B`: `Ok` with the cached one
     /// (`None` if it cannot be formed), `Err(())` if it is not cached (the caller forms its own).
     pub(crate) fn gauss_newton(&self) -> std::result::Result<Option<&GaussNewton>, ()> {
