@@ -2537,6 +2537,61 @@ fn near_defective_and_repeated_eigenvalues() {
     }
 }
 
+/// Phase 1 (the spectral start) runs beside the rest of the portfolio; when it reaches the
+/// certified optimum (here after 10 to 37 iterations: nearly defective conjugate pairs, where
+/// no start is exact before iterating), the other runs stop and are set aside. The answer and
+/// the report are phase 1's alone, to the last bit, on 1, 2 or 4 threads and from run to run,
+/// however far the other runs got.
+#[test]
+fn a_certified_spectral_run_ends_the_solve_whatever_the_timing() {
+    for (n, seed) in [(8usize, 1u64), (12, 0), (24, 1)] {
+        let a = build_op(n, n, OpKind::NearJordan, seed);
+        let mut rng = SplitMix(seed ^ 0xDEAD_BEEF);
+        let b = conjugate(a.as_ref(), orthogonal(&mut rng, n, seed % 2 == 1).as_ref());
+        let solve = || {
+            Procrustes::default()
+                .compare(a.as_ref(), b.as_ref())
+                .unwrap()
+        };
+        let pool = |k: usize| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(k)
+                .build()
+                .unwrap()
+        };
+        let first = pool(1).install(solve);
+        let ctx = format!("n = {n}, seed {seed}");
+        assert_eq!(first.report.best_start, dsa::Start::Spectral, "{ctx}");
+        assert_eq!(first.report.starts.len(), 1, "{ctx}");
+        assert!(first.report.iterations > 0, "{ctx}: phase 0 ended it");
+        assert_eq!(
+            first.report.termination,
+            Termination::LowerBoundReached,
+            "{ctx}"
+        );
+        assert!(first.angular < 1e-10, "{ctx}: {:e}", first.angular);
+        for threads in [2, 4, 2, 4] {
+            let again = pool(threads).install(solve);
+            assert_eq!(
+                again.euclidean.to_bits(),
+                first.euclidean.to_bits(),
+                "{ctx}"
+            );
+            assert_eq!(again.report.iterations, first.report.iterations, "{ctx}");
+            assert_eq!(again.report.starts.len(), 1, "{ctx}");
+            for j in 0..n {
+                for i in 0..n {
+                    assert_eq!(
+                        again.c[(i, j)].to_bits(),
+                        first.c[(i, j)].to_bits(),
+                        "{ctx}"
+                    );
+                }
+            }
+        }
+    }
+}
+
 /// Many repeated nearly defective blocks: the unpreconditioned solver stopped at 0.25 rad here
 /// (where the answer is 0); the Gauss–Newton preconditioned one reaches the optimum.
 #[test]

@@ -1,5 +1,6 @@
 //! Riemannian L-BFGS on `O(n)` with several starts: the crate's default solver.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use faer::prelude::*;
@@ -40,8 +41,10 @@ use crate::linalg::mm;
 ///    eigenvalues of the symmetric part), and the solve stops there without iterating;
 /// 1. the spectral start runs (its first step capped at 0.1 rad so that it stays in its
 ///    basin); for near-conjugate pairs it reaches the global optimum, certified when the
-///    distance meets the bound (to `bound_tol`), and the solve stops there;
-/// 2. otherwise, in parallel batches, the identity, the transposed spectral start, a
+///    distance meets the bound (to `bound_tol`), and the solve stops there: the runs of
+///    phase 2, which run beside it, stop and are set aside (the answer and the report are
+///    then phase 1's alone, whatever the timing);
+/// 2. beside it, in parallel batches, the identity, the transposed spectral start, a
 ///    reflection and the `n_signed` sign patterns with the lowest loss; then, on the reversed
 ///    pair `(B, A)` (`||A - C B C^T|| = ||B - C^T A C||`, preconditioned on `A`, the answer
 ///    transposed), the identity and the reflection again and `n_random` seeded Haar-random
@@ -397,6 +400,7 @@ impl RiemannianLbfgs {
             deadline,
             max_iters,
             rtol,
+            None,
         );
         runs.pop().unwrap_or(LocalRun {
             c: c0.to_owned(), // ok: one start gives one run
@@ -410,7 +414,8 @@ impl RiemannianLbfgs {
     /// Local runs from `starts` on the pair `(left, right)`, to the relative tolerance `rtol`:
     /// with the preconditioner `pc` (of `right`), in batches of four (its width) advanced in
     /// lockstep, without it one start per task; batches run in parallel, results in order.
-    /// `transpose`: the pair is the reversed one, and each answer is transposed back.
+    /// `transpose`: the pair is the reversed one, and each answer is transposed back. `stop`:
+    /// as in [`RiemannianLbfgs::local_batch`].
     #[allow(clippy::too_many_arguments)]
     fn run_batches(
         &self,
@@ -421,6 +426,7 @@ impl RiemannianLbfgs {
         transpose: bool,
         deadline: Option<Instant>,
         rtol: f64,
+        stop: Option<&AtomicBool>,
     ) -> Vec<(Start, LocalRun)> {
         let width = if pc.is_some() { 4 } else { 1 };
         starts
@@ -431,7 +437,8 @@ impl RiemannianLbfgs {
                     .map(|_| Workspace::new(right, self.memory, pc))
                     .collect();
                 let c0s: Vec<MatRef<'_, f64>> = batch.iter().map(|(_, c)| c.as_ref()).collect();
-                let runs = self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, rtol);
+                let runs =
+                    self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, rtol, stop);
                 batch
                     .iter()
                     .zip(runs)
@@ -447,7 +454,9 @@ impl RiemannianLbfgs {
     }
 
     /// Local runs from several starts, one workspace each, advanced in lockstep so that the
-    /// preconditioner is applied to all their directions at once.
+    /// preconditioner is applied to all their directions at once. When `stop` is set they end
+    /// at their next iteration (their results are then set aside by the caller).
+    #[allow(clippy::too_many_arguments)]
     fn local_batch(
         &self,
         a: MatRef<'_, f64>,
@@ -456,6 +465,7 @@ impl RiemannianLbfgs {
         deadline: Option<Instant>,
         max_iters: usize,
         rtol: f64,
+        stop: Option<&AtomicBool>,
     ) -> Vec<LocalRun> {
         let k = c0s.len().min(wss.len());
         let pc = wss.first().and_then(|w| w.pc);
@@ -480,6 +490,10 @@ impl RiemannianLbfgs {
             ws.ev.gradient(&mut ws.g);
         }
         loop {
+            // another run reached the certified optimum: these are set aside
+            if stop.is_some_and(|s| s.load(Ordering::Relaxed)) {
+                break;
+            }
             let timed_out = deadline.is_some_and(|dl| Instant::now() >= dl);
             for l in 0..k {
                 active[l] = false;
@@ -987,11 +1001,9 @@ impl OrthogonalSolver for RiemannianLbfgs {
             Some(c) => (Start::Spectral, c),
             None => (Start::Identity, Mat::identity(n, n)),
         };
-        // Both preconditioners (once per prepared operator): that of B for phase 1, that of A
-        // for the reversed starts of phase 2, formed side by side. Phase 2 follows on almost
-        // every pair that is not exactly conjugate (phase 0 has ended those); on one pair at
-        // n = 30 each takes about 7 ms, and forming them together instead of A's beside phase 1
-        // saves about 4 ms. One that is not cached is formed when it is needed.
+        // Both preconditioners (once per prepared operator): that of B for the forward runs,
+        // that of A for the reversed ones, formed side by side (on one pair at n = 30 each
+        // takes about 7 ms). One that is not cached is formed here.
         let uses = self.uses_gauss_newton(n);
         let (pc_b_cached, pc_a_cached) = rayon::join(
             || uses.then(|| pb.gauss_newton()),
@@ -999,62 +1011,74 @@ impl OrthogonalSolver for RiemannianLbfgs {
         );
         let mut own_pc = None;
         let pc = own_or_cached(pc_b_cached, b, &mut own_pc);
+        let mut own_pc_a = None;
+        let pc_a = own_or_cached(pc_a_cached, a, &mut own_pc_a);
+
+        // Phase 2: the rest of the portfolio, beside phase 1.
+        // Two orientations: ||A - C B C^T|| = ||B - C^T A C||, so a start can also run on the
+        // reversed pair (B, A), preconditioned on A, its answer transposed. The path differs
+        // (the step multiplies C on the other side, the preconditioner is the other
+        // operator's), and so can the basin it ends in: on the reference's anchor, the
+        // identity and the reflection run both ways, with the random starts reversed, end in
+        // the best basin more often than the same number of starts run one way.
+        let mut forward: Vec<Candidate> = Vec::new();
+        if first != Start::Identity {
+            forward.push((Start::Identity, Mat::identity(n, n)));
+        }
+        if let Some(c) = spectral_t {
+            forward.push((Start::SpectralTransposed, c));
+        }
+        forward.push((Start::Reflection, starts::reflection(n)));
+        // the sign patterns with the lowest loss at the start
+        signed.truncate(self.n_signed);
+        forward.extend(
+            signed
+                .into_iter()
+                .map(|(_, k, c)| (Start::SignedSymmetric(k), c)),
+        );
+        let mut reversed: Vec<Candidate> = vec![
+            (Start::IdentityReversed, Mat::identity(n, n)),
+            (Start::ReflectionReversed, starts::reflection(n)),
+        ];
+        reversed.extend(
+            (0..self.random_starts(n)).map(|k| (Start::Random(k), starts::haar(n, self.seed, k))),
+        );
+        // Phase 1 runs beside phase 2 (on one pair it would otherwise run alone first, at
+        // n = 30 for about 3 ms); when it reaches the certified optimum, the runs of phase 2
+        // stop at their next iteration and are set aside: the answer is then phase 1's, as it
+        // would be had phase 2 not run. Every run is otherwise the same whatever runs beside
+        // it, so results do not depend on the timing.
+        let certified = AtomicBool::new(false);
         let mut ws = Workspace::new(b, self.memory, pc);
         ws.cap_first = true;
-        let mut run = self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore);
+        let (mut run, (forward_runs, reversed_runs)) = rayon::join(
+            || {
+                let run = self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore);
+                if meets_bound(run.loss) {
+                    certified.store(true, Ordering::Relaxed);
+                }
+                run
+            },
+            || {
+                let stop = Some(&certified);
+                rayon::join(
+                    || self.run_batches(a, b, pc, &forward, false, deadline, explore, stop),
+                    || self.run_batches(b, a, pc_a, &reversed, true, deadline, explore, stop),
+                )
+            },
+        );
         ws.cap_first = false;
         let mut total_iters = run.iters;
         let mut done = settle(&mut run);
         outcomes.push(outcome(&run, first));
         // the best run, its start, and its index in `outcomes`
         let mut best = (run, first, 0);
-
-        // Phase 2: the rest of the portfolio, in parallel.
-        let mut own_pc_a = None;
-        let pc_a = if done {
-            None
-        } else {
-            own_or_cached(pc_a_cached, a, &mut own_pc_a)
-        };
-        if !done {
-            // Two orientations: ||A - C B C^T|| = ||B - C^T A C||, so a start can also run on
-            // the reversed pair (B, A), preconditioned on A, its answer transposed. The path
-            // differs (the step multiplies C on the other side, the preconditioner is the
-            // other operator's), and so can the basin it ends in: on the reference's anchor,
-            // the identity and the reflection run both ways, with the random starts reversed,
-            // end in the best basin more often than the same number of starts run one way.
-            let mut forward: Vec<Candidate> = Vec::new();
-            if first != Start::Identity {
-                forward.push((Start::Identity, Mat::identity(n, n)));
-            }
-            if let Some(c) = spectral_t {
-                forward.push((Start::SpectralTransposed, c));
-            }
-            forward.push((Start::Reflection, starts::reflection(n)));
-            // the sign patterns with the lowest loss at the start
-            signed.truncate(self.n_signed);
-            forward.extend(
-                signed
-                    .into_iter()
-                    .map(|(_, k, c)| (Start::SignedSymmetric(k), c)),
-            );
-            let mut reversed: Vec<Candidate> = vec![
-                (Start::IdentityReversed, Mat::identity(n, n)),
-                (Start::ReflectionReversed, starts::reflection(n)),
-            ];
-            reversed.extend(
-                (0..self.random_starts(n))
-                    .map(|k| (Start::Random(k), starts::haar(n, self.seed, k))),
-            );
+        if !certified.load(Ordering::Relaxed) {
             let paper = self
                 .paper_start
                 .as_ref()
                 .map(|p| p.solve(a, b))
                 .transpose()?;
-            let (forward_runs, reversed_runs) = rayon::join(
-                || self.run_batches(a, b, pc, &forward, false, deadline, explore),
-                || self.run_batches(b, a, pc_a, &reversed, true, deadline, explore),
-            );
             // (start, run, Adam iterations of the paper start)
             let mut runs: Vec<(Start, LocalRun, usize)> = forward_runs
                 .into_iter()
