@@ -1003,7 +1003,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
         };
         // Both preconditioners (once per prepared operator): that of B for the forward runs,
         // that of A for the reversed ones, formed side by side (on one pair at n = 30 each
-        // takes about 7 ms). One that is not cached is formed here.
+        // takes about 6 ms). One that is not cached is formed here.
         let uses = self.uses_gauss_newton(n);
         let (pc_b_cached, pc_a_cached) = rayon::join(
             || uses.then(|| pb.gauss_newton()),

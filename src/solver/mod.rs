@@ -34,7 +34,7 @@ pub use prepared::PreparedOperator;
 /// The Gauss–Newton preconditioner (`2 ad_B^T ad_B` on skew matrices, damped, see
 /// `docs/solvers.md`) cuts the number of iterations four- to fivefold on the ill-conditioned
 /// operators DMD produces, at the price of inverting a dense matrix of size `n (n - 1) / 2`
-/// once per operator `B` (Cholesky factorization and inverse, in single precision: 6–8 ms at
+/// once per operator `B` (Cholesky factorization and inverse, in single precision: about 6 ms at
 /// `n = 30`, 30 ms at `n = 40`): worth it for small `n`.
 ///
 /// # Example

@@ -126,13 +126,40 @@ impl GaussNewton {
             return None;
         }
         let mu = 1e-4 * max_diag;
-        // the lower triangle of (P + mu I) / pscale
+        // the lower triangle of (P + mu I) / pscale, column by column: for the column (c, d),
+        // the rows (a, bb) with bb > d, and a >= c where bb = d. Each entry is `entry`'s
+        // expression, in its order of operations (the same bits), with the four products
+        // read from contiguous columns of B and B^T.
         let pscale = pow2_floor(max_diag + mu);
-        let lower = |i: usize, j: usize| -> f64 {
-            if i < j {
-                0.0
-            } else {
-                (entry(idx[i], idx[j]) + if i == j { mu } else { 0.0 }) / pscale
+        let bo = b.to_owned();
+        let bt = b.transpose().to_owned();
+        let fill_lower = |put: &mut dyn FnMut(usize, usize, f64)| {
+            for (jj, &(c, d)) in idx.iter().enumerate() {
+                let (btd, btc) = (bt.col_as_slice(d), bt.col_as_slice(c));
+                let (bd, bc) = (bo.col_as_slice(d), bo.col_as_slice(c));
+                let (sc, sd) = (s.col_as_slice(c), s.col_as_slice(d));
+                for bb in d..n {
+                    let base = bb * (bb - 1) / 2;
+                    let (bcb, bdb, bbc, bbd) = (bo[(c, bb)], bo[(d, bb)], bo[(bb, c)], bo[(bb, d)]);
+                    for a in if bb == d { c..bb } else { 0..bb } {
+                        // B_da B_c,bb - B_ca B_d,bb + B_ad B_bb,c - B_ac B_bb,d
+                        let mut v = 2.0 * (btd[a] * bcb - btc[a] * bdb + bd[a] * bbc - bc[a] * bbd);
+                        if bb == d {
+                            v += sc[a];
+                        }
+                        if a == c {
+                            v += s[(bb, d)];
+                        }
+                        if bb == c {
+                            v -= sd[a];
+                        }
+                        if a == d {
+                            v -= s[(bb, c)];
+                        }
+                        let ii = base + a;
+                        put(ii, jj, (v + if ii == jj { mu } else { 0.0 }) / pscale);
+                    }
+                }
             }
         };
         // In single precision, where the largest diagonal entry is about 1; in double precision
@@ -141,14 +168,17 @@ impl GaussNewton {
         // Every eigenvalue of the scaled matrix is at least mu / pscale, so no entry of its
         // inverse exceeds pscale / mu; one beyond twice that means single precision failed.
         let limit = 2.0 * pscale / mu;
-        let single = invert_spd(Mat::<f32>::from_fn(m, m, |i, j| lower(i, j) as f32))
-            .filter(|&(_, biggest)| biggest <= limit);
+        let mut lower32 = Mat::<f32>::zeros(m, m);
+        fill_lower(&mut |i, j, v| lower32[(i, j)] = v as f32);
+        let single = invert_spd(lower32).filter(|&(_, biggest)| biggest <= limit);
         let (inv, scale) = match single {
             Some((inv, biggest)) => (inv, pow2_floor(biggest)),
             None => {
                 // entries at most 2e4 here (the smallest eigenvalue of the scaled matrix is at
                 // least mu / pscale >= 5e-5): within the range of f32
-                let (inv, biggest) = invert_spd(Mat::<f64>::from_fn(m, m, lower))?;
+                let mut lower64 = Mat::<f64>::zeros(m, m);
+                fill_lower(&mut |i, j, v| lower64[(i, j)] = v);
+                let (inv, biggest) = invert_spd(lower64)?;
                 (
                     Mat::<f32>::from_fn(m, m, |i, j| inv[(i, j)] as f32),
                     pow2_floor(biggest),
