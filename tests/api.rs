@@ -799,7 +799,7 @@ fn anchor_stats(solver: dsa::RiemannianLbfgs) -> AnchorStats {
 /// entry by more than 1e-3; entries clearly below it are where the reference's optimizer stopped
 /// short.
 ///
-/// Measured with the default solver over seeds 0 to 5: no entry above, 80 to 82 of 190 clearly
+/// Measured with the default solver over seeds 0 to 5: no entry above, 81 to 83 of 190 clearly
 /// below (81 at seed 0, the default, in this test's build), the largest excess +5.4e-4. The problem is not convex and
 /// no affordable start set guarantees the global optimum for systems that are not conjugate:
 /// pair (10, 15) has a basin at 0.0934 that about 40% of random starts find, and a shallower one

@@ -49,9 +49,9 @@ use crate::linalg::mm;
 ///    pair `(B, A)` (`||A - C B C^T|| = ||B - C^T A C||`, preconditioned on `A`, the answer
 ///    transposed), the identity and the reflection again and `n_random` seeded Haar-random
 ///    starts. The reversed pair gives the same start another descent path, which can end in
-///    another basin; optionally the paper's solver
-///    ([`RiemannianLbfgs::paper_start`]) refined by L-BFGS, which makes the result never worse
-///    than Cayley + Adam's;
+///    another basin; then, optionally (when phase 1 neither reached the bound nor ran out of
+///    time), the paper's solver ([`RiemannianLbfgs::paper_start`]) refined by L-BFGS, which
+///    makes the result never worse than Cayley + Adam's;
 /// 3. every start runs to the exploration tolerance `explore_rtol`; the best is polished to
 ///    `grad_rtol` (its run continued, on the pair it ran on, from its curvature pairs);
 ///    optional perturbation hops follow.
@@ -148,8 +148,9 @@ impl RiemannianLbfgs {
     }
     /// A lighter search: the structured starts only (the spectral alignment start and that of
     /// the transposed pair, the identity and the reflection on both orientations of the pair),
-    /// without the sign-pattern and the random starts (`n_signed(0)`, `n_random(0)`): six
-    /// starts at every size. Conjugate pairs are found exactly as by the default (phases 0 and
+    /// without the sign-pattern and the random starts (`n_signed(0)`, `n_random(0)`): at most
+    /// six starts at every size (fewer when an operator's eigenvectors give no spectral start).
+    /// Conjugate pairs are found exactly as by the default (phases 0 and
     /// 1 are the same); on pairs that are not, minima are shallower more often. Measured on the
     /// reference's pairwise anchor (190 pairs at `n = 30`): the comparisons take about 15%
     /// less time (278 iterations per pair instead of 351); no entry above the reference's by
@@ -408,6 +409,7 @@ impl RiemannianLbfgs {
             iters: 0,
             term: Termination::Stagnated,
             warm: Warm::default(),
+            reversed: false,
         })
     }
 
@@ -437,14 +439,31 @@ impl RiemannianLbfgs {
                     .map(|_| Workspace::new(right, self.memory, pc))
                     .collect();
                 let c0s: Vec<MatRef<'_, f64>> = batch.iter().map(|(_, c)| c.as_ref()).collect();
-                let runs =
+                let mut runs =
                     self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, rtol, stop);
+                // only the batch's best (the first of equal losses, as the portfolio picks) can
+                // win the portfolio: the others' curvature pairs are dropped here
+                let key = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
+                let keep = runs
+                    .iter()
+                    .enumerate()
+                    .fold(None::<(usize, f64)>, |b, (i, r)| match b {
+                        Some((_, l)) if !(key(r.loss) < l) => b,
+                        _ => Some((i, key(r.loss))),
+                    })
+                    .map(|(i, _)| i);
+                for (i, run) in runs.iter_mut().enumerate() {
+                    if Some(i) != keep {
+                        run.warm = Warm::default();
+                    }
+                }
                 batch
                     .iter()
                     .zip(runs)
                     .map(move |((start, _), mut run)| {
                         if transpose {
                             run.c = run.c.transpose().to_owned();
+                            run.reversed = true;
                         }
                         (*start, run)
                     })
@@ -634,6 +653,7 @@ impl RiemannianLbfgs {
                 iters: iters[l],
                 term: term[l].unwrap_or(Termination::MaxIterations),
                 warm: ws.warm_state(),
+                reversed: false,
             })
             .collect()
     }
@@ -657,6 +677,8 @@ struct LocalRun {
     term: Termination,
     /// the curvature pairs and the scale of `H_0` the run ended with, for the polish
     warm: Warm,
+    /// the run was on the reversed pair `(B, A)` (its `c` transposed back)
+    reversed: bool,
 }
 
 /// A run's curvature pairs `(s, y, 1 / s'y)`, oldest first, and its `gamma`: the polish of the
@@ -854,29 +876,23 @@ impl<'p> Workspace<'p> {
     }
 }
 
-/// The preconditioner an operator's cache gives (`cached`: `None` when none is used, `Err`
-/// when the operator does not cache it), or else one formed into `own` for this solve.
-fn own_or_cached<'p>(
-    cached: Option<std::result::Result<Option<&'p GaussNewton>, ()>>,
-    m: MatRef<'_, f64>,
+/// The preconditioner with `p` as `B` when one is used: the one `p` caches, or else one formed
+/// into `own` for this solve.
+fn preconditioner<'p>(
+    uses: bool,
+    p: &'p PreparedOperator,
     own: &'p mut Option<GaussNewton>,
 ) -> Option<&'p GaussNewton> {
-    match cached {
-        None => None,
-        Some(Ok(pc)) => pc,
-        Some(Err(())) => {
-            *own = GaussNewton::new(m);
+    if !uses {
+        return None;
+    }
+    match p.gauss_newton() {
+        Ok(pc) => pc,
+        Err(()) => {
+            *own = GaussNewton::new(p.matrix());
             own.as_ref()
         }
     }
-}
-
-/// Whether the portfolio runs this start on the reversed pair `(B, A)`.
-fn runs_reversed(start: Start) -> bool {
-    matches!(
-        start,
-        Start::IdentityReversed | Start::ReflectionReversed | Start::Random(_)
-    )
 }
 
 /// A start of the portfolio: its name and its matrix.
@@ -1005,14 +1021,11 @@ impl OrthogonalSolver for RiemannianLbfgs {
         // that of A for the reversed ones, formed side by side (on one pair at n = 30 each
         // takes about 6 ms). One that is not cached is formed here.
         let uses = self.uses_gauss_newton(n);
-        let (pc_b_cached, pc_a_cached) = rayon::join(
-            || uses.then(|| pb.gauss_newton()),
-            || uses.then(|| pa.gauss_newton()),
+        let (mut own_pc, mut own_pc_a) = (None, None);
+        let (pc, pc_a) = rayon::join(
+            || preconditioner(uses, pb, &mut own_pc),
+            || preconditioner(uses, pa, &mut own_pc_a),
         );
-        let mut own_pc = None;
-        let pc = own_or_cached(pc_b_cached, b, &mut own_pc);
-        let mut own_pc_a = None;
-        let pc_a = own_or_cached(pc_a_cached, a, &mut own_pc_a);
 
         // Phase 2: the rest of the portfolio, beside phase 1.
         // Two orientations: ||A - C B C^T|| = ||B - C^T A C||, so a start can also run on the
@@ -1048,19 +1061,19 @@ impl OrthogonalSolver for RiemannianLbfgs {
         // stop at their next iteration and are set aside: the answer is then phase 1's, as it
         // would be had phase 2 not run. Every run is otherwise the same whatever runs beside
         // it, so results do not depend on the timing.
-        let certified = AtomicBool::new(false);
+        let phase1_certified = AtomicBool::new(false);
         let mut ws = Workspace::new(b, self.memory, pc);
         ws.cap_first = true;
         let (mut run, (forward_runs, reversed_runs)) = rayon::join(
             || {
                 let run = self.local(a, c0.as_ref(), &mut ws, deadline, self.max_iters, explore);
                 if meets_bound(run.loss) {
-                    certified.store(true, Ordering::Relaxed);
+                    phase1_certified.store(true, Ordering::Relaxed);
                 }
                 run
             },
             || {
-                let stop = Some(&certified);
+                let stop = Some(&phase1_certified);
                 rayon::join(
                     || self.run_batches(a, b, pc, &forward, false, deadline, explore, stop),
                     || self.run_batches(b, a, pc_a, &reversed, true, deadline, explore, stop),
@@ -1073,12 +1086,17 @@ impl OrthogonalSolver for RiemannianLbfgs {
         outcomes.push(outcome(&run, first));
         // the best run, its start, and its index in `outcomes`
         let mut best = (run, first, 0);
-        if !certified.load(Ordering::Relaxed) {
-            let paper = self
-                .paper_start
-                .as_ref()
-                .map(|p| p.solve(a, b))
-                .transpose()?;
+        if !phase1_certified.load(Ordering::Relaxed) {
+            // phase 2's runs (when phase 1 ran out of time, so did they: they are kept, and
+            // listed, as far as they got); the paper start only if there is time left
+            let paper = if done {
+                None
+            } else {
+                self.paper_start
+                    .as_ref()
+                    .map(|p| p.solve(a, b))
+                    .transpose()?
+            };
             // (start, run, Adam iterations of the paper start)
             let mut runs: Vec<(Start, LocalRun, usize)> = forward_runs
                 .into_iter()
@@ -1100,8 +1118,10 @@ impl OrthogonalSolver for RiemannianLbfgs {
                     explore,
                 );
                 if out.loss < run.loss {
+                    // Adam's own point: the curvature pairs were gathered elsewhere
                     run.c = out.c;
                     run.loss = out.loss;
+                    run.warm = Warm::default();
                 }
                 runs.push((Start::Paper, run, out.report.iterations));
             }
@@ -1126,7 +1146,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
                           outcomes: &mut [StartOutcome],
                           total: &mut usize| {
             let left = self.max_iters.saturating_sub(best.0.iters);
-            let rev = runs_reversed(best.1);
+            let rev = best.0.reversed;
             let (l, r, p) = if rev { (b, a, pc_a) } else { (a, b, pc) };
             let ws = polish_ws[usize::from(rev)]
                 .get_or_insert_with(|| Workspace::new(r, polish_memory, p));
@@ -1277,6 +1297,35 @@ mod tests {
         let run =
             RiemannianLbfgs::default().local(a.as_ref(), c0.as_ref(), &mut bigger, None, 10, 1e-7);
         assert!(!bigger.warm && run.loss == 0.0);
+        // it stopped at once (a zero gradient), with the three pairs it was given
+        assert_eq!((run.iters, run.warm.pairs.len()), (0, 3));
+    }
+
+    /// A batch told to stop ends at its next iteration, whatever its tolerance: the runs set
+    /// aside when the spectral start's run reaches the certified optimum.
+    #[test]
+    fn a_stopped_batch_ends_at_once() {
+        let n = 6;
+        let a = Mat::from_fn(n, n, |i, j| ((i * 7 + j * 3) as f64 * 0.37).sin());
+        let b = Mat::from_fn(n, n, |i, j| ((i * 5 + j * 11) as f64 * 0.23).cos());
+        let solver = RiemannianLbfgs::default();
+        let c0s = [Mat::<f64>::identity(n, n), starts::reflection(n)];
+        let c0r: Vec<MatRef<'_, f64>> = c0s.iter().map(|c| c.as_ref()).collect();
+        for (flag, stopped) in [(true, true), (false, false)] {
+            let stop = AtomicBool::new(flag);
+            let mut wss: Vec<Workspace<'_>> = (0..2)
+                .map(|_| Workspace::new(b.as_ref(), 8, None))
+                .collect();
+            let runs = solver.local_batch(a.as_ref(), &c0r, &mut wss, None, 100, 1e-7, Some(&stop));
+            for run in &runs {
+                assert_eq!(
+                    run.iters == 0,
+                    stopped,
+                    "stop = {flag}: {} iterations",
+                    run.iters
+                );
+            }
+        }
     }
 
     /// On a parabola along the line, `gamma` is multiplied by the step to its minimum, within

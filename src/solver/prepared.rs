@@ -191,8 +191,10 @@ impl PreparedOperator {
     }
 
     /// Computes what every comparison by the default solver needs before it iterates (the
-    /// spectra of the lower bounds, the eigenvectors of the spectral start and of the
-    /// symmetric part), so that two operators can do it side by side. Errors are cached and
+    /// spectra of the lower bounds, the eigenvectors and their Gram matrix for the spectral
+    /// start, those of the symmetric part), so that two operators can do it side by side; those
+    /// of the transposed operator, needed only when the spectral start is not exact, are left
+    /// to be computed on first use. Errors are cached and
     /// reported where the values are used.
     pub(crate) fn warm_for_comparison(&self) {
         let _ = self.singular_values();
