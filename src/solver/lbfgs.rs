@@ -403,14 +403,16 @@ impl RiemannianLbfgs {
             rtol,
             None,
         );
-        runs.pop().unwrap_or(LocalRun {
+        let mut run = runs.pop().unwrap_or(LocalRun {
             c: c0.to_owned(), // ok: one start gives one run
             loss: f64::INFINITY,
             iters: 0,
             term: Termination::Stagnated,
             warm: Warm::default(),
             reversed: false,
-        })
+        });
+        run.warm = ws.warm_state();
+        run
     }
 
     /// Local runs from `starts` on the pair `(left, right)`, to the relative tolerance `rtol`:
@@ -442,20 +444,14 @@ impl RiemannianLbfgs {
                 let mut runs =
                     self.local_batch(left, &c0s, &mut wss, deadline, self.max_iters, rtol, stop);
                 // only the batch's best (the first of equal losses, as the portfolio picks) can
-                // win the portfolio: the others' curvature pairs are dropped here
+                // win the portfolio: its curvature pairs are kept for the polish
                 let key = |x: f64| if x.is_nan() { f64::INFINITY } else { x };
-                let keep = runs
+                if let Some((i, _)) = runs
                     .iter()
                     .enumerate()
-                    .fold(None::<(usize, f64)>, |b, (i, r)| match b {
-                        Some((_, l)) if !(key(r.loss) < l) => b,
-                        _ => Some((i, key(r.loss))),
-                    })
-                    .map(|(i, _)| i);
-                for (i, run) in runs.iter_mut().enumerate() {
-                    if Some(i) != keep {
-                        run.warm = Warm::default();
-                    }
+                    .min_by(|(_, p), (_, q)| key(p.loss).total_cmp(&key(q.loss)))
+                {
+                    runs[i].warm = wss[i].warm_state();
                 }
                 batch
                     .iter()
@@ -652,7 +648,8 @@ impl RiemannianLbfgs {
                 loss: f[l],
                 iters: iters[l],
                 term: term[l].unwrap_or(Termination::MaxIterations),
-                warm: ws.warm_state(),
+                // filled by the callers that keep it (`local`, `run_batches`)
+                warm: Warm::default(),
                 reversed: false,
             })
             .collect()
