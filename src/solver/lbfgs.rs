@@ -1149,12 +1149,13 @@ impl OrthogonalSolver for RiemannianLbfgs {
                 .get_or_insert_with(|| Workspace::new(r, polish_memory, p));
             ws.load(&best.0.warm);
             ws.cap_first = true;
+            // a view: `local` copies it into the workspace
             let c0 = if rev {
-                best.0.c.transpose().to_owned()
+                best.0.c.transpose()
             } else {
-                best.0.c.clone()
+                best.0.c.as_ref()
             };
-            let mut run = self.local(l, c0.as_ref(), ws, deadline, left, self.grad_rtol);
+            let mut run = self.local(l, c0, ws, deadline, left, self.grad_rtol);
             if rev {
                 run.c = run.c.transpose().to_owned();
             }
