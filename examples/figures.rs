@@ -51,9 +51,10 @@ fn main() -> Res<()> {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("target/figures"));
     std::fs::create_dir_all(&out)?;
+    let font = |bytes| FontRef::try_from_slice(bytes).map_err(|e| format!("DejaVu Sans: {e}"));
     let fonts = Fonts {
-        regular: FontRef::try_from_slice(dejavu::sans::regular())?,
-        bold: FontRef::try_from_slice(dejavu::sans::bold())?,
+        regular: font(dejavu::sans::regular())?,
+        bold: font(dejavu::sans::bold())?,
     };
 
     let systems = quickstart_systems();
