@@ -11,6 +11,7 @@ pub mod error;
 #[cfg(feature = "npy")]
 pub mod io;
 mod linalg;
+pub mod mds;
 pub mod operator;
 pub mod select;
 pub mod similarity;
