@@ -20,12 +20,8 @@
 //! (a Cholesky factorization and the inverse from it, `n^6 / 8` flops) and a matrix product per
 //! iteration, which pays off for small `n` only.
 
-use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
-use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
-use faer::linalg::cholesky::llt::inverse::{inverse, inverse_scratch};
 use faer::prelude::*;
 use faer::traits::pulp::{Arch, Simd, WithSimd};
-use faer::Par;
 
 /// Packed length of an `n x n` skew matrix.
 pub(crate) fn packed_len(n: usize) -> usize {
@@ -200,7 +196,7 @@ impl GaussNewton {
         let limit = 2.0 * pscale / mu;
         let mut lower32 = Mat::<f32>::zeros(m, m);
         fill(&mut |i, j, v| lower32[(i, j)] = v as f32);
-        let single = invert_spd(lower32).filter(|&(_, biggest)| biggest <= limit);
+        let single = crate::linalg::invert_spd(lower32).filter(|&(_, biggest)| biggest <= limit);
         let (inv, scale) = match single {
             Some((inv, biggest)) => (inv, pow2_floor(biggest)),
             None => {
@@ -208,7 +204,7 @@ impl GaussNewton {
                 // least mu / pscale >= 5e-5): within the range of f32
                 let mut lower64 = Mat::<f64>::zeros(m, m);
                 fill(&mut |i, j, v| lower64[(i, j)] = v);
-                let (inv, biggest) = invert_spd(lower64)?;
+                let (inv, biggest) = crate::linalg::invert_spd(lower64)?;
                 (
                     Mat::<f32>::from_fn(m, m, |i, j| inv[(i, j)] as f32),
                     pow2_floor(biggest),
@@ -448,36 +444,6 @@ fn full_tiles<S: Simd, const V: usize, const G: usize>(
     }
 }
 
-/// The inverse of the symmetric positive definite matrix whose lower triangle is `l` (the lower
-/// triangle of the result is filled), with its largest entry in absolute value; `None` if a
-/// pivot is not positive or an entry is not finite.
-fn invert_spd<T: faer::traits::RealField + Copy + Into<f64>>(
-    mut l: Mat<T>,
-) -> Option<(Mat<T>, f64)> {
-    let m = l.nrows();
-    let mut mem = MemBuffer::new(StackReq::any_of(&[
-        cholesky_in_place_scratch::<T>(m, Par::Seq, default()),
-        inverse_scratch::<T>(m, Par::Seq),
-    ]));
-    let stack = MemStack::new(&mut mem);
-    cholesky_in_place(l.as_mut(), default(), Par::Seq, stack, default()).ok()?;
-    if (0..m).any(|j| {
-        let d: f64 = l[(j, j)].into();
-        !(d > 0.0 && d.is_finite())
-    }) {
-        return None;
-    }
-    let mut inv = Mat::<T>::zeros(m, m);
-    inverse(inv.as_mut(), l.as_ref(), Par::Seq, stack);
-    let mut biggest = 0.0f64;
-    for j in 0..m {
-        for i in j..m {
-            let x: f64 = inv[(i, j)].into();
-            biggest = biggest.max(x.abs());
-        }
-    }
-    (biggest.is_finite() && biggest > 0.0).then_some((inv, biggest))
-}
 
 /// Vectors preconditioned together by [`GaussNewton::apply`].
 const WIDTH: usize = 4;
@@ -673,15 +639,15 @@ mod tests {
             let err = (&full * &p - Mat::<f64>::identity(m, m)).norm_max();
             assert!(err < tol, "residual {err:e}");
         };
-        let (i64_, big) = invert_spd(p.clone()).unwrap();
+        let (i64_, big) = crate::linalg::invert_spd(p.clone()).unwrap();
         check(&|i, j| i64_[(i, j)], 1e-12);
         assert!(big > 0.0);
         let p32 = Mat::<f32>::from_fn(m, m, |i, j| p[(i, j)] as f32);
-        let (i32_, _) = invert_spd(p32).unwrap();
+        let (i32_, _) = crate::linalg::invert_spd(p32).unwrap();
         check(&|i, j| i32_[(i, j)] as f64, 1e-4);
         // not positive definite: no inverse
         let mut q = p.clone();
         q[(2, 2)] = -1.0;
-        assert!(invert_spd(q).is_none());
+        assert!(crate::linalg::invert_spd(q).is_none());
     }
 }

@@ -1,8 +1,6 @@
 //! Starting points for local optimization over `O(n)`.
 
-use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::prelude::*;
-use faer::Par;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
@@ -37,7 +35,7 @@ pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
             q[(r, j)] /= nrm;
         }
     }
-    let det_sign = sign_of_det(q.as_ref());
+    let det_sign = linalg::sign_of_det(q.as_ref());
     let want = if k % 2 == 0 { 1.0 } else { -1.0 };
     if det_sign != want {
         for r in 0..n {
@@ -45,44 +43,6 @@ pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
         }
     }
     q
-}
-
-/// Sign of the determinant of an (orthogonal) matrix, from an LU factorization.
-pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
-    let n = q.nrows();
-    if n == 0 {
-        return 1.0;
-    }
-    let mut lu = q.to_owned();
-    let mut perm = vec![0usize; n];
-    let mut perm_inv = vec![0usize; n];
-    let mut mem = MemBuffer::new(
-        faer::linalg::lu::partial_pivoting::factor::lu_in_place_scratch::<usize, f64>(
-            n,
-            n,
-            Par::Seq,
-            default(),
-        ),
-    );
-    let (info, _) = faer::linalg::lu::partial_pivoting::factor::lu_in_place(
-        lu.as_mut(),
-        &mut perm,
-        &mut perm_inv,
-        Par::Seq,
-        MemStack::new(&mut mem),
-        default(),
-    );
-    let mut s = if info.transposition_count % 2 == 0 {
-        1.0
-    } else {
-        -1.0
-    };
-    for i in 0..n {
-        if lu[(i, i)] < 0.0 {
-            s = -s;
-        }
-    }
-    s
 }
 
 /// `U_{A_s} U_{B_s}^T` with eigenvectors of the symmetric parts sorted alike: the exact optimum
@@ -179,7 +139,7 @@ pub(crate) fn spectral_alignment(
     // X = W D V^-1  <=>  V^T X^T = (W D)^T
     let wd_t = Mat::from_fn(n, n, |i, r| w[(r, i)] * d[i]);
     let vt = Mat::from_fn(n, n, |i, j| va[(j, i)]);
-    let xt = match solve_complex(vt.as_ref(), wd_t.as_ref()) {
+    let xt = match linalg::solve_complex(vt.as_ref(), wd_t.as_ref()) {
         Some(x) => x,
         None => return Ok(None),
     };
@@ -205,47 +165,6 @@ pub(crate) fn herm_gram(v: MatRef<'_, c64>) -> Mat<c64> {
         }
         s
     })
-}
-
-/// Solve `a x = b` for complex square `a` (partial-pivoting LU). `None` if singular.
-fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Mat<c64>> {
-    use faer::linalg::lu::partial_pivoting::{factor, solve};
-    let n = a.nrows();
-    let mut lu = a.to_owned();
-    let mut perm = vec![0usize; n];
-    let mut perm_inv = vec![0usize; n];
-    let mut mem = MemBuffer::new(
-        factor::lu_in_place_scratch::<usize, c64>(n, n, Par::Seq, default()).or(
-            solve::solve_in_place_scratch::<usize, c64>(n, b.ncols(), Par::Seq),
-        ),
-    );
-    let (_, p) = factor::lu_in_place(
-        lu.as_mut(),
-        &mut perm,
-        &mut perm_inv,
-        Par::Seq,
-        MemStack::new(&mut mem),
-        default(),
-    );
-    let amax = (0..n).map(|i| lu[(i, i)].norm()).fold(0.0f64, f64::max);
-    if (0..n).any(|i| lu[(i, i)].norm() <= 1e-13 * amax) || amax == 0.0 {
-        return None;
-    }
-    let mut x = b.to_owned();
-    solve::solve_in_place(
-        lu.as_ref(),
-        lu.as_ref(),
-        p,
-        x.as_mut(),
-        Par::Seq,
-        MemStack::new(&mut mem),
-    );
-    if (0..n).all(|j| (0..x.nrows()).all(|i| x[(i, j)].re.is_finite() && x[(i, j)].im.is_finite()))
-    {
-        Some(x)
-    } else {
-        None
-    }
 }
 
 /// The `k`-th seeded random skew matrix of unit Frobenius norm.
