@@ -34,8 +34,8 @@ pub use prepared::PreparedOperator;
 /// The Gauss–Newton preconditioner (`2 ad_B^T ad_B` on skew matrices, damped, see
 /// `docs/solvers.md`) cuts the number of iterations four- to fivefold on the ill-conditioned
 /// operators DMD produces, at the price of inverting a dense matrix of size `n (n - 1) / 2`
-/// once per operator `B` (Cholesky factorization and inverse, in single precision: about 6 ms at
-/// `n = 30`, 30 ms at `n = 40`): worth it for small `n`.
+/// once per operator `B` (Cholesky factorization and inverse, in single precision, `n^6 / 8`
+/// flops; `docs/solvers.md` has the timings): worth it for small `n`.
 ///
 /// # Example
 /// ```
@@ -51,9 +51,9 @@ pub enum Preconditioner {
     Auto,
     /// Gauss–Newton up to `n = 80`, none above. Each preconditioner takes about `3 n^4` bytes
     /// while it is formed (up to `6 n^4` on the rare double-precision fallback), then `n^4`
-    /// bytes, and `n^6 / 8` flops: 1.3 s at `n = 80` and 0.25 s at `n = 60` here. A solve that
-    /// is not conjugate forms two, one per operator (the reversed starts use `A`'s): peak
-    /// about `4 n^4` bytes, 162 MB measured at `n = 80`.
+    /// bytes, and `n^6 / 8` flops (`docs/solvers.md` has the timings). A solve that is not
+    /// conjugate forms two, one per operator (the reversed starts use `A`'s): peak about
+    /// `4 n^4` bytes.
     GaussNewton,
     /// The usual scaled identity.
     Off,

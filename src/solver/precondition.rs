@@ -30,10 +30,9 @@ pub(crate) fn packed_len(n: usize) -> usize {
 
 /// `(P + mu I)^-1` (see the module documentation), stored explicitly in single precision and
 /// scaled by a power of two: applying it is a matrix product ([`SymMatVec`]), which streams
-/// through half as many bytes as the two triangular solves of a Cholesky factor (measured at
-/// `n = 30`, `m = 435`: 41 us for four vectors at a time, 16 us for a lone one, against 50 us
-/// for the solves in double precision). A preconditioner only shapes the
-/// step; the line search and the curvature pairs stay in double precision. The rounding of the
+/// through half as many bytes as the two triangular solves of a Cholesky factor in double
+/// precision, and is faster for one vector as for four (`docs/solvers.md` has the timings). A
+/// preconditioner only shapes the step; the line search and the curvature pairs stay in double precision. The rounding of the
 /// inverse (about the condition number times `6e-8`, relative) changes the path a little: the
 /// run still converges to a stationary point to the same tolerance, though on a nonconvex
 /// objective a different path can end in a different local minimum. An inverse that single
@@ -128,8 +127,8 @@ fn gn_entry(
 /// The lower triangle of `(P + mu I) / pscale`, given entry by entry to `put(row, column,
 /// value)`, column by column: for the column `(c, d)`, the rows `(a, bb)` with `bb > d`, and
 /// `a >= c` where `bb = d`. Each entry is [`gn_entry`]'s expression in its order of operations
-/// (the same bits), with the four products read from contiguous columns of `B` and `B^T`
-/// (at `n = 30` the matrix took 1.9 ms entry by entry through `gn_entry`).
+/// (the same bits), with the four products read from contiguous columns of `B` and `B^T`,
+/// which is faster than forming it entry by entry through `gn_entry`.
 fn fill_lower(
     b: MatRef<'_, f64>,
     s: &Mat<f64>,
@@ -301,10 +300,9 @@ const TILE_ROWS: usize = TILE * LANES;
 /// Where entry `(i, j)` of the `ld x m` matrix is in its tiled storage: the rows come in tiles
 /// of [`TILE_ROWS`] (the last one shorter), one after the other; a tile's `h` rows are stored
 /// column by column, `h` entries per column. A product then reads the matrix in the order it is
-/// stored, a tile's columns one after the other. At `n = 30` (`apply`, best of seven runs):
-/// one vector 19 us (16 reading two tiles at a time), two 24, three 29, four 41, against 24,
-/// 43, 39 and 47 us with the matrix in plain columns of stride `ld` and a block of rows read
-/// across all of them.
+/// stored, a tile's columns one after the other, which measured faster for one to four vectors
+/// than plain columns of stride `ld` with a block of rows read across all of them
+/// (`docs/solvers.md`).
 fn at(ld: usize, m: usize, i: usize, j: usize) -> usize {
     let t0 = i - i % TILE_ROWS;
     let h = TILE_ROWS.min(ld - t0);
@@ -424,8 +422,7 @@ fn full_tiles<S: Simd, const V: usize, const G: usize>(
     let mut acc = [[[zero; TILE]; G]; V];
     for j in 0..m {
         // one broadcast register at a time: with four vectors the accumulators take twelve
-        // of the sixteen registers (four broadcasts held at once made the product spill, 65
-        // instead of 42 us at n = 30)
+        // of the sixteen registers, and four broadcasts held at once make the product spill
         for r in 0..V {
             let b = simd.splat_f32s(x[r][j]);
             for (g, tile) in tiles.iter().enumerate() {

@@ -193,7 +193,7 @@ impl RiemannianLbfgs {
     }
     /// Number of curvature pairs kept (default 8; 1 to 1024). The final polish of the winner
     /// keeps four times as many (at most 1024): it runs once, near a minimum, where more pairs
-    /// cut its iterations by a quarter on the reference's anchor.
+    /// cut its iterations.
     #[must_use]
     pub fn memory(mut self, m: usize) -> Self {
         self.memory = m;
@@ -210,9 +210,8 @@ impl RiemannianLbfgs {
 
     pub(super) fn random_starts(&self, n: usize) -> usize {
         self.n_random.unwrap_or_else(|| {
-            // the identity and the reflection on the reversed pair take the places of one
-            // random start and of the second sign pattern (`n_signed` 2 -> 1): the default
-            // portfolio has as many starts as it had before they were added
+            // one fewer than `ceil(1800 / n^2)`: the identity and the reflection on the reversed
+            // pair take the place of a random start
             (1800usize.div_ceil((n * n).max(1)).clamp(1, 16) - 1).max(self.min_random)
         })
     }
