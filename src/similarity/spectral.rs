@@ -2,7 +2,8 @@
 
 use faer::prelude::*;
 
-use super::{check_operator, Similarity};
+use super::Similarity;
+use crate::solver::problem::check_operator;
 use crate::error::{DsaError, Result};
 use crate::linalg::{self, c64};
 

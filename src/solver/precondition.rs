@@ -28,17 +28,24 @@ pub(crate) fn packed_len(n: usize) -> usize {
     n * n.saturating_sub(1) / 2
 }
 
-/// `(P + mu I)^-1` (see the module documentation), stored explicitly in single precision and
-/// scaled by a power of two: applying it is a matrix product ([`SymMatVec`]), which streams
-/// through half as many bytes as the two triangular solves of a Cholesky factor in double
-/// precision, and is faster for one vector as for four (`docs/solvers.md` has the timings). A
-/// preconditioner only shapes the step; the line search and the curvature pairs stay in double precision. The rounding of the
-/// inverse (about the condition number times `6e-8`, relative) changes the path a little: the
-/// run still converges to a stationary point to the same tolerance, though on a nonconvex
-/// objective a different path can end in a different local minimum. An inverse that single
-/// precision got badly wrong (an entry beyond the largest possible one) is recomputed in
-/// double precision.
-pub(crate) struct GaussNewton {
+/// The Gauss–Newton preconditioner of the objective with a given operator as `B`: the inverse
+/// of `P + mu I`, `P = 2 ad_B^T ad_B` on skew matrices (the Hessian of the loss near a
+/// conjugate pair, see `docs/solvers.md`), damped by `mu = 1e-4 max(diag P)`. Cached per
+/// operator ([`crate::PreparedOperator::gauss_newton`]); [`GaussNewton::precondition`] applies
+/// it to a tangent direction.
+///
+/// Stored explicitly in single precision and scaled by a power of two: applying it is a matrix
+/// product ([`SymMatVec`]), which streams through half as many bytes as the two triangular
+/// solves of a Cholesky factor in double precision, and is faster for one vector as for four
+/// (`docs/solvers.md` has the timings). A preconditioner only shapes the step; the line search
+/// and the curvature pairs stay in double precision. The rounding of the inverse (about the
+/// condition number times `6e-8`, relative) changes the path a little: the run still converges
+/// to a stationary point to the same tolerance, though on a nonconvex objective a different
+/// path can end in a different local minimum. An inverse that single precision got badly wrong
+/// (an entry beyond the largest possible one) is recomputed in double precision.
+pub struct GaussNewton {
+    /// the size of `B`
+    n: usize,
     m: usize,
     /// `m` rounded up to a multiple of [`LANES`]: the rows of `inv` (the padding rows are zero)
     ld: usize,
@@ -171,7 +178,7 @@ fn fill_lower(
 impl GaussNewton {
     /// Forms, factorizes and inverts the preconditioner for `B`; `None` if the factorization
     /// fails (the solver then runs without it).
-    pub fn new(b: MatRef<'_, f64>) -> Option<Self> {
+    pub(crate) fn new(b: MatRef<'_, f64>) -> Option<Self> {
         let n = b.nrows();
         let m = packed_len(n);
         if m == 0 {
@@ -224,6 +231,7 @@ impl GaussNewton {
             }
         }
         Some(Self {
+            n,
             m,
             ld,
             inv: tiled,
@@ -231,8 +239,66 @@ impl GaussNewton {
         })
     }
 
+    /// The size `n` of the operator `B` it was formed for.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.n
+    }
+
+    /// `(P + mu I)^-1 X` for a skew `n x n` direction `X` (only its strictly upper triangle is
+    /// read): the preconditioned direction, skew too, as the default solver computes it (in the
+    /// packed basis `E_ab = (e_a e_b^T - e_b e_a^T) / sqrt(2)`, the product in single
+    /// precision).
+    ///
+    /// # Errors
+    /// [`crate::DsaError::ShapeMismatch`] if `x` is not `n x n`; [`crate::DsaError::NonFinite`]
+    /// for a NaN or infinite entry.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let b = dsa::PreparedOperator::new(faer::mat![[0.9, 0.2, 0.0], [0.0, 0.5, 0.3], [0.1, 0.0, 0.2]].as_ref())?;
+    /// let pc = b.gauss_newton().expect("formed");
+    /// let x = faer::mat![[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]];
+    /// let y = pc.precondition(x.as_ref())?;
+    /// // a descent direction stays one: <X, P^-1 X> > 0
+    /// assert!((0..3).flat_map(|i| (0..3).map(move |j| (i, j))).map(|(i, j)| x[(i, j)] * y[(i, j)]).sum::<f64>() > 0.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn precondition(&self, x: MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+        let n = self.n;
+        if x.nrows() != n || x.ncols() != n {
+            return Err(crate::DsaError::ShapeMismatch {
+                what: format!(
+                    "the direction must be {n} x {n} like the operator, got {} x {}",
+                    x.nrows(),
+                    x.ncols()
+                ),
+            });
+        }
+        crate::solver::problem::check_operator_entries(x, "direction")?;
+        let mut v = Vec::with_capacity(self.m);
+        for q in 1..n {
+            for p in 0..q {
+                v.push(std::f64::consts::SQRT_2 * x[(p, q)]);
+            }
+        }
+        self.apply([v.as_mut_slice()], &mut self.scratch());
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let mut y = Mat::zeros(n, n);
+        let mut k = 0;
+        for q in 1..n {
+            for p in 0..q {
+                y[(p, q)] = h * v[k];
+                y[(q, p)] = -h * v[k];
+                k += 1;
+            }
+        }
+        Ok(y)
+    }
+
     /// Buffers for [`GaussNewton::apply`].
-    pub fn scratch(&self) -> Scratch {
+    pub(crate) fn scratch(&self) -> Scratch {
         Scratch {
             x: vec![0.0; self.m * WIDTH],
             y: vec![0.0; self.ld * WIDTH],
@@ -243,7 +309,7 @@ impl GaussNewton {
     /// matrix for all of them); each vector gets the same bits alone or with others. Each
     /// vector is scaled by a power of two before it is rounded to single precision, so that
     /// no entry overflows or underflows.
-    pub fn apply<'v>(&self, vs: impl IntoIterator<Item = &'v mut [f64]>, scratch: &mut Scratch) {
+    pub(crate) fn apply<'v>(&self, vs: impl IntoIterator<Item = &'v mut [f64]>, scratch: &mut Scratch) {
         let (m, ld) = (self.m, self.ld);
         let mut vs = vs.into_iter().peekable();
         while vs.peek().is_some() {

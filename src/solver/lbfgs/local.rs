@@ -447,7 +447,7 @@ mod tests {
         let a = Mat::from_fn(n, n, |i, j| ((i * 7 + j * 3) as f64 * 0.37).sin());
         let b = Mat::from_fn(n, n, |i, j| ((i * 5 + j * 11) as f64 * 0.23).cos());
         let solver = RiemannianLbfgs::default();
-        let c0s = [Mat::<f64>::identity(n, n), starts::reflection(n)];
+        let c0s = [Mat::<f64>::identity(n, n), starts::reflection_of_size(n)];
         let c0r: Vec<MatRef<'_, f64>> = c0s.iter().map(|c| c.as_ref()).collect();
         for (flag, stopped) in [(true, true), (false, false)] {
             let stop = AtomicBool::new(flag);

@@ -18,17 +18,28 @@ use faer::prelude::*;
 
 use local::Workspace;
 
-use super::precondition::GaussNewton;
-use super::PreparedOperator;
-use super::{OrthogonalSolver, SolverOutput, Start, Termination};
+use super::{converged, OrthogonalSolver, Problem, SolverOutput, Start};
 use crate::error::{DsaError, Result};
 
 impl RiemannianLbfgs {
     /// One local run from the given start `c0`, none of the portfolio's: for benchmarking and
-    /// tests.
+    /// tests. `a` and `b` as given (see [`OrthogonalSolver::solve`]).
     ///
     /// # Errors
-    /// As [`OrthogonalSolver::solve`].
+    /// As [`OrthogonalSolver::solve`]; [`DsaError::ShapeMismatch`] for a start that is not a
+    /// finite `n x n` matrix.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::RiemannianLbfgs;
+    /// # fn main() -> dsa::Result<()> {
+    /// let a: faer::Mat<f64> = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
+    /// let a = &a * (1.0 / a.norm_l2());
+    /// let c0 = faer::Mat::<f64>::identity(3, 3);
+    /// let out = RiemannianLbfgs::default().solve_from(a.as_ref(), a.as_ref(), c0.as_ref())?;
+    /// assert_eq!(out.report.best_start, dsa::Start::Given);
+    /// # Ok(()) }
+    /// ```
     pub fn solve_from(
         &self,
         a: MatRef<'_, f64>,
@@ -36,23 +47,53 @@ impl RiemannianLbfgs {
         c0: MatRef<'_, f64>,
     ) -> Result<SolverOutput> {
         self.check_settings()?;
-        if let Some(trivial) = super::validate(self.name(), a, b)? {
-            return Ok(trivial);
-        }
-        if c0.nrows() != a.nrows() || c0.ncols() != a.ncols() || !c0.is_all_finite() {
+        self.solve_problem_from(&Problem::from_matrices(a, b)?, c0)
+    }
+
+    /// One local run from the given start `c0` on `problem` (its cached preconditioner reused):
+    /// for benchmarking, and for heavy searches from many starts.
+    ///
+    /// # Errors
+    /// As [`OrthogonalSolver::solve_problem`]; [`DsaError::ShapeMismatch`] for a start that is
+    /// not a finite `n x n` matrix.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::solver::{starts, Problem};
+    /// use dsa::RiemannianLbfgs;
+    /// # fn main() -> dsa::Result<()> {
+    /// let a = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
+    /// let b = faer::mat![[0.1, 0.0, 0.4], [1.0, 0.2, 0.0], [0.0, 1.0, 0.3]];
+    /// let problem = Problem::normalized(a.as_ref(), b.as_ref())?;
+    /// let solver = RiemannianLbfgs::default();
+    /// let best = (0..8)
+    ///     .map(|k| solver.solve_problem_from(&problem, starts::haar(&problem, 1, k).as_ref()))
+    ///     .map(|out| out.map(|o| o.loss))
+    ///     .collect::<dsa::Result<Vec<f64>>>()?
+    ///     .into_iter()
+    ///     .fold(f64::INFINITY, f64::min);
+    /// assert!(best.sqrt() >= problem.lower_bound()?.best() - 1e-12);
+    /// # Ok(()) }
+    /// ```
+    pub fn solve_problem_from(
+        &self,
+        problem: &Problem<'_>,
+        c0: MatRef<'_, f64>,
+    ) -> Result<SolverOutput> {
+        self.check_settings()?;
+        let n = problem.size();
+        if c0.nrows() != n || c0.ncols() != n || !c0.is_all_finite() {
             return Err(DsaError::ShapeMismatch {
-                what: format!(
-                    "the start must be a finite {} x {} orthogonal matrix",
-                    a.nrows(),
-                    a.nrows()
-                ),
+                what: format!("the start must be a finite {n} x {n} orthogonal matrix"),
             });
         }
-        let pc = self
-            .uses_gauss_newton(b.nrows())
-            .then(|| GaussNewton::new(b))
-            .flatten();
-        let mut ws = Workspace::new(b, self.memory, pc.as_ref());
+        if n == 0 {
+            return Ok(SolverOutput::empty(self.name()));
+        }
+        let (a, b) = (problem.a().matrix(), problem.b().matrix());
+        let mut own = None;
+        let pc = portfolio::preconditioner(self.uses_gauss_newton(n), problem.b(), &mut own);
+        let mut ws = Workspace::new(b, self.memory, pc);
         let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
         let run = self.local(a, c0, &mut ws, deadline, self.max_iters, self.grad_rtol);
         let loss = super::objective::loss(a, b, run.c.as_ref());
@@ -70,36 +111,22 @@ impl RiemannianLbfgs {
     }
 }
 
-/// Whether a run that ended with `term` and a gradient norm `grad_norm` reached what it was
-/// after: a stationary point, the certified optimum or a closed form.
-fn converged(term: Termination, grad_norm: f64) -> bool {
-    match term {
-        Termination::GradientTolerance
-        | Termination::LowerBoundReached
-        | Termination::ClosedForm => true,
-        // no descent possible at machine precision and a gradient at rounding level
-        Termination::Stagnated => grad_norm <= 1e-8,
-        Termination::MaxIterations | Termination::TimeLimit => false,
-    }
-}
-
 impl OrthogonalSolver for RiemannianLbfgs {
     fn name(&self) -> &'static str {
         "riemannian-lbfgs"
     }
 
-    fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
-        self.solve_prepared(
-            &PreparedOperator::as_given(a),
-            &PreparedOperator::as_given(b),
-        )
+    fn check(&self) -> Result<()> {
+        self.check_settings()
     }
 
-    fn solve_prepared(&self, pa: &PreparedOperator, pb: &PreparedOperator) -> Result<SolverOutput> {
-        if let Some(trivial) = super::validate(self.name(), pa.matrix(), pb.matrix())? {
-            return Ok(trivial);
+    /// Settings are checked again here (a few comparisons): a direct call with invalid
+    /// settings is an error, not a panic.
+    fn solve_problem(&self, problem: &Problem<'_>) -> Result<SolverOutput> {
+        if problem.size() == 0 {
+            return Ok(SolverOutput::empty(self.name()));
         }
         self.check_settings()?;
-        self.solve_portfolio(pa, pb)
+        self.solve_portfolio(problem)
     }
 }

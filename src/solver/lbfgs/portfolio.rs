@@ -9,13 +9,13 @@ use faer::prelude::*;
 
 use super::local::{Candidate, LocalRun, Orientation, Workspace};
 use super::memory::Warm;
-use super::{converged, RiemannianLbfgs};
+use super::RiemannianLbfgs;
 use crate::error::Result;
 use crate::solver::flat::Flat;
 use crate::solver::precondition::GaussNewton;
 use crate::solver::{
-    grad_norm_at, objective, starts, OrthogonalSolver, PreparedOperator, SolverOutput,
-    SolverReport, Start, StartOutcome, Termination,
+    converged, grad_norm_at, objective, starts, OrthogonalSolver, PreparedOperator, Problem,
+    SolverOutput, SolverReport, Start, StartOutcome, Termination,
 };
 
 /// Sign patterns of the symmetric-part alignment generated and checked for an exact start
@@ -100,7 +100,7 @@ fn outcome(run: &LocalRun, start: Start) -> StartOutcome {
 
 /// The preconditioner with `p` as `B` when one is used: the one `p` caches, or else one formed
 /// into `own` for this solve.
-fn preconditioner<'p>(
+pub(super) fn preconditioner<'p>(
     uses: bool,
     p: &'p PreparedOperator,
     own: &'p mut Option<GaussNewton>,
@@ -108,7 +108,7 @@ fn preconditioner<'p>(
     if !uses {
         return None;
     }
-    match p.gauss_newton() {
+    match p.cached_gauss_newton() {
         Ok(pc) => pc,
         Err(()) => {
             *own = GaussNewton::new(p.matrix());
@@ -119,11 +119,8 @@ fn preconditioner<'p>(
 
 impl RiemannianLbfgs {
     /// The whole portfolio on a validated pair of size `n >= 1`.
-    pub(super) fn solve_portfolio(
-        &self,
-        pa: &PreparedOperator,
-        pb: &PreparedOperator,
-    ) -> Result<SolverOutput> {
+    pub(super) fn solve_portfolio(&self, problem: &Problem<'_>) -> Result<SolverOutput> {
+        let (pa, pb) = (problem.a(), problem.b());
         let (a, b) = (pa.matrix(), pb.matrix());
         let n = a.nrows();
         let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
@@ -131,7 +128,7 @@ impl RiemannianLbfgs {
         if self.spectral_start {
             rayon::join(|| pa.warm_for_comparison(), || pb.warm_for_comparison());
         }
-        let bound = crate::similarity::bounds::lower_bound_prepared(pa, pb)?.best();
+        let bound = problem.lower_bound()?.best();
         let setup = Setup {
             solver: self,
             a,
@@ -142,7 +139,7 @@ impl RiemannianLbfgs {
         };
 
         // Phase 0: the structured starts; the first that meets the bound ends the solve.
-        let structured = match self.phase0(&setup, pa, pb)? {
+        let structured = match self.phase0(&setup, problem)? {
             Ok(exact) => return Ok(exact),
             Err(structured) => structured,
         };
@@ -184,7 +181,7 @@ impl RiemannianLbfgs {
             tally.outcomes.push(outcome(run, first));
         }
         if !certified {
-            self.gather_phase2(&setup, pc, phase2, &mut tally)?;
+            self.gather_phase2(&setup, problem, pc, phase2, &mut tally)?;
         }
 
         // Phase 3: polish the winner to the final tolerance, then hops.
@@ -207,8 +204,7 @@ impl RiemannianLbfgs {
     fn phase0(
         &self,
         setup: &Setup<'_, '_>,
-        pa: &PreparedOperator,
-        pb: &PreparedOperator,
+        problem: &Problem<'_>,
     ) -> Result<std::result::Result<SolverOutput, Structured>> {
         let (a, b) = (setup.a, setup.b);
         let certified = |c: &Mat<f64>| {
@@ -223,7 +219,7 @@ impl RiemannianLbfgs {
                     .into_iter()
                     .enumerate()
             {
-                let c = starts::spectral_alignment(pa, pb, transposed)?;
+                let c = starts::spectral_alignment(problem, transposed)?;
                 if let Some(c) = &c {
                     if let Some(l) = certified(c) {
                         return setup.exact(c.clone(), l, start).map(Ok);
@@ -234,8 +230,7 @@ impl RiemannianLbfgs {
         }
         let [spectral, spectral_t] = aligned;
         let mut signed: Vec<(f64, usize, Mat<f64>)> = starts::signed_symmetric_alignments(
-            pa,
-            pb,
+            problem,
             self.n_signed.max(SIGNED_SCREEN),
             self.seed,
         )?
@@ -279,7 +274,7 @@ impl RiemannianLbfgs {
         if let Some(c) = spectral_t {
             forward.push((Start::SpectralTransposed, c));
         }
-        forward.push((Start::Reflection, starts::reflection(n)));
+        forward.push((Start::Reflection, starts::reflection_of_size(n)));
         // the sign patterns with the lowest loss at the start
         signed.truncate(self.n_signed);
         forward.extend(
@@ -289,10 +284,11 @@ impl RiemannianLbfgs {
         );
         let mut reversed: Vec<Candidate> = vec![
             (Start::IdentityReversed, Mat::identity(n, n)),
-            (Start::ReflectionReversed, starts::reflection(n)),
+            (Start::ReflectionReversed, starts::reflection_of_size(n)),
         ];
         reversed.extend(
-            (0..self.random_starts(n)).map(|k| (Start::Random(k), starts::haar(n, self.seed, k))),
+            (0..self.random_starts(n))
+                .map(|k| (Start::Random(k), starts::haar_of_size(n, self.seed, k))),
         );
         (forward, reversed)
     }
@@ -366,6 +362,7 @@ impl RiemannianLbfgs {
     fn gather_phase2(
         &self,
         setup: &Setup<'_, '_>,
+        problem: &Problem<'_>,
         pc: Option<&GaussNewton>,
         phase2: Vec<(Start, LocalRun)>,
         tally: &mut Tally,
@@ -375,7 +372,7 @@ impl RiemannianLbfgs {
         } else {
             self.paper_start
                 .as_ref()
-                .map(|p| p.solve(setup.a, setup.b))
+                .map(|p| p.solve_problem(problem))
                 .transpose()?
         };
         // (start, run, Adam iterations of the paper start)

@@ -304,6 +304,9 @@ impl RiemannianLbfgs {
                 format!("must be between 1 and 1024, got {}", self.memory),
             ));
         }
+        if let Some(paper) = &self.paper_start {
+            paper.check_settings()?;
+        }
         Ok(())
     }
 }

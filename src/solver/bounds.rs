@@ -2,8 +2,9 @@
 
 use faer::prelude::*;
 
+use super::problem::check_operator_entries;
+use super::PreparedOperator;
 use crate::error::Result;
-use crate::solver::PreparedOperator;
 
 /// Lower bounds that hold for every orthogonal `C`; the gap between a solver's distance and
 /// [`LowerBound::best`] bounds how far it can be from the global optimum.
@@ -18,6 +19,7 @@ use crate::solver::PreparedOperator;
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq)]
+#[non_exhaustive]
 pub struct LowerBound {
     /// Mirsky: `||sigma(A) - sigma(B)||_2`, singular values sorted descending.
     pub mirsky: f64,
@@ -26,6 +28,12 @@ pub struct LowerBound {
 }
 
 impl LowerBound {
+    /// Both bounds zero (the `0 x 0` problem).
+    pub(crate) const ZERO: Self = Self {
+        mirsky: 0.0,
+        sym_skew: 0.0,
+    };
+
     /// Both bounds for square `A`, `B` of the same size (as given: normalize first if the
     /// distance you compare with is on normalized operators).
     ///
@@ -46,8 +54,8 @@ impl LowerBound {
                 ),
             });
         }
-        super::check_operator_entries(a, "A")?;
-        super::check_operator_entries(b, "B")?;
+        check_operator_entries(a, "A")?;
+        check_operator_entries(b, "B")?;
         // The bounds are homogeneous of degree 1: compute them on both operators scaled by one
         // factor (a power of two, exact) to max-abs ~1, so that entries near the overflow limit
         // do not overflow the sums of squares.
@@ -92,14 +100,15 @@ fn l2_diff(x: &[f64], y: &[f64]) -> f64 {
         .sqrt()
 }
 
-pub(crate) fn lower_bound(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<LowerBound> {
+fn lower_bound(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<LowerBound> {
     lower_bound_prepared(
         &PreparedOperator::as_given(a),
         &PreparedOperator::as_given(b),
     )
 }
 
-/// Both bounds from the operators' cached spectra.
+/// Both bounds from the operators' cached spectra (what [`super::Problem::lower_bound`]
+/// computes once per problem).
 pub(crate) fn lower_bound_prepared(
     a: &PreparedOperator,
     b: &PreparedOperator,
