@@ -1759,7 +1759,8 @@ fn check_pair(
                 let hi = match score {
                     Score::Angular => std::f64::consts::PI,
                     Score::Euclidean => 2.0,
-                    Score::Wasserstein => f64::MAX,
+                    // the Wasserstein score, and any score added later: unbounded
+                    _ => f64::MAX,
                 };
                 prop_assert!(x.is_finite() && (0.0..=hi).contains(&x), "{ctx}: {x}");
                 if score != Score::Wasserstein && ps.is_conjugate_pair() && !ps.known_hard() {
@@ -2962,7 +2963,8 @@ impl DsaSpec {
         match self.score {
             Score::Angular => std::f64::consts::PI,
             Score::Euclidean => 2.0,
-            Score::Wasserstein => f64::MAX,
+            // the Wasserstein score, and any score added later: unbounded
+            _ => f64::MAX,
         }
     }
 }

@@ -39,6 +39,7 @@ pub struct Progress {
 
 /// The details of one comparison: Procrustes over vector fields, or the spectral score.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub enum DsaComparison {
     /// Angular or Euclidean score: the Procrustes comparison (orthogonal `C`, lower bounds,
     /// solver report).
@@ -100,6 +101,7 @@ impl DsaComparison {
 /// # Ok(()) }
 /// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct DsaReport {
     /// The model fitted to `x`.
     pub model_x: DmdModel,

@@ -45,6 +45,7 @@ pub trait Similarity {
 
 /// Which number a comparison reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
 pub enum Score {
     /// Angular Procrustes distance in `[0, pi]` (the paper's metric; the default).
     #[default]
@@ -57,6 +58,7 @@ pub enum Score {
 
 /// What to do when two operators have different sizes (spec §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
 pub enum SizeMismatch {
     /// Return [`DsaError::SizeMismatch`] (the default).
     #[default]
@@ -147,6 +149,7 @@ impl Procrustes {
 
 /// The result of a Procrustes comparison.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Comparison {
     /// `2 asin(euclidean / 2)`, in `[0, pi]`.
     pub angular: f64,

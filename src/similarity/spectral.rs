@@ -36,6 +36,7 @@ pub struct SpectralDistance;
 
 /// The result of a [`SpectralDistance`] comparison.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SpectralComparison {
     /// The squared 2-Wasserstein distance (the reference's score).
     pub w2_squared: f64,
