@@ -8,12 +8,11 @@
 //! Cayley+Adam acceptance cases are `#[ignore]`d (`-- --ignored` runs them; the bench
 //! `solvers` times them too).
 
-mod common;
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use dsa::solver::objective::{
     cayley, cayley_gradient, euclidean_gradient, loss, riemannian_gradient,
 };
@@ -25,67 +24,11 @@ use dsa::{
 use faer::linalg::solvers::DenseSolveCore;
 use faer::stats::prelude::Rng;
 use faer::stats::prelude::*;
-use faer::{Mat, MatRef};
+use faer::Mat;
 use proptest::prelude::*;
 
 // ---------------------------------------------------------------------------------------------
 // helpers
-
-fn mul(a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Mat<f64> {
-    a * b
-}
-
-/// `q a q^T`.
-fn conj(q: &Mat<f64>, a: &Mat<f64>) -> Mat<f64> {
-    mul(mul(q.as_ref(), a.as_ref()).as_ref(), q.transpose())
-}
-
-fn normalized(a: &Mat<f64>) -> Mat<f64> {
-    a * (1.0 / a.norm_l2())
-}
-
-fn uniform(rng: &mut StdRng, m: usize, n: usize) -> Mat<f64> {
-    Mat::from_fn(m, n, |_, _| rng.random::<f64>())
-}
-
-fn identity(n: usize) -> Mat<f64> {
-    Mat::identity(n, n)
-}
-
-/// A Haar-orthogonal matrix with determinant `sign` (+1 or -1).
-fn haar_det(rng: &mut StdRng, n: usize, sign: f64) -> Mat<f64> {
-    let mut q = haar(rng, n);
-    if q.determinant().signum() != sign {
-        for r in 0..n {
-            q[(r, 0)] = -q[(r, 0)];
-        }
-    }
-    assert_eq!(q.determinant().signum(), sign);
-    q
-}
-
-/// A random signed permutation matrix.
-fn signed_permutation(rng: &mut StdRng, n: usize) -> Mat<f64> {
-    let mut p: Vec<usize> = (0..n).collect();
-    p.shuffle(rng);
-    let signs: Vec<f64> = (0..n)
-        .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
-        .collect();
-    Mat::from_fn(n, n, |i, j| if p[i] == j { signs[i] } else { 0.0 })
-}
-
-/// A random skew-symmetric matrix of unit Frobenius norm.
-fn random_skew(rng: &mut StdRng, n: usize) -> Mat<f64> {
-    let g = randn(rng, n, n);
-    let x = Mat::from_fn(n, n, |i, j| g[(i, j)] - g[(j, i)]);
-    normalized(&x)
-}
-
-/// `||C^T C - I||_F`.
-fn orthogonality_error(c: &Mat<f64>) -> f64 {
-    let n = c.nrows();
-    (mul(c.transpose(), c.as_ref()) - identity(n)).norm_l2()
-}
 
 fn frob_dot(x: &Mat<f64>, y: &Mat<f64>) -> f64 {
     let mut s = 0.0;
@@ -270,7 +213,7 @@ fn cayley_gradient_matches_finite_differences() {
             );
             // the Cayley map is orthogonal
             let c = cayley(w.as_ref());
-            assert!(orthogonality_error(&c) < 1e-12);
+            assert!(orthogonality_error(c.as_ref()) < 1e-12);
         }
     }
 }
@@ -350,7 +293,7 @@ proptest! {
                 "{}: n = {}, {:?}, normal = {}, normalized = {}, seed {}: angular {:e}, start {:?}, termination {:?}",
                 name, n, kind, normal, normalize, seed, cmp.angular, cmp.report.best_start, cmp.report.termination
             );
-            prop_assert!(orthogonality_error(&cmp.c) < 1e-12);
+            prop_assert!(orthogonality_error(cmp.c.as_ref()) < 1e-12);
         }
     }
 }
@@ -468,7 +411,7 @@ fn c_is_orthogonal() {
                 let cmp = Procrustes::with_shared_solver(Arc::clone(s))
                     .compare(x.as_ref(), y.as_ref())
                     .unwrap();
-                let e = orthogonality_error(&cmp.c);
+                let e = orthogonality_error(cmp.c.as_ref());
                 println!("{}: {what} n = {n}: ||C^T C - I||_F = {e:.2e}", s.name());
                 assert!(
                     e < 1e-12,
