@@ -29,6 +29,7 @@ mod suite {
     mod embedding;
     mod extension;
     mod fit;
+    mod invariance;
     mod procrustes;
     mod reference_fit;
     mod robustness;

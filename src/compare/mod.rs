@@ -23,6 +23,7 @@ mod per_dataset;
 mod report;
 mod schedule;
 mod score;
+mod triangle;
 
 pub use builder::DsaBuilder;
 pub use per_dataset::PerDataset;
@@ -543,6 +544,7 @@ impl Dsa {
             out[(i, j)] = v;
             out[(j, i)] = v;
         }
+        self.repair_pairwise(ops, &mut out)?;
         Ok(out)
     }
 
@@ -575,6 +577,7 @@ impl Dsa {
         for (&(i, j), v) in pairs.iter().zip(values) {
             out[(i, j)] = v;
         }
+        self.repair_bipartite(a, b, &mut out)?;
         Ok(out)
     }
 

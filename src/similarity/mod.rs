@@ -19,7 +19,9 @@ use faer::prelude::*;
 
 use crate::error::{DsaError, Result};
 use crate::solver::problem::check_operator;
-use crate::solver::{OrthogonalSolver, PreparedOperator, Problem, RiemannianLbfgs, SolverReport};
+use crate::solver::{
+    OrthogonalSolver, PreparedOperator, Problem, RiemannianLbfgs, SolverOutput, SolverReport,
+};
 
 /// Compare two operators.
 ///
@@ -248,10 +250,49 @@ impl Procrustes {
         self.compare_problem(&Problem::new(a, b)?)
     }
 
+    /// A local descent from `c0` on two prepared operators of the same size (for a start known
+    /// to be good, such as a composition of two alignments: [`crate::Dsa`] repairs the
+    /// triangle inequalities of its matrices this way). `Ok(None)` when the solver has no
+    /// warm start ([`OrthogonalSolver::refine`]).
+    ///
+    /// # Errors
+    /// [`DsaError::SizeMismatch`] for operators of different sizes, a start that is not
+    /// `n x n`, and the solver's errors.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::{PreparedOperator, Procrustes};
+    /// # fn main() -> dsa::Result<()> {
+    /// let a = PreparedOperator::new(faer::mat![[0.9, 0.2], [-0.2, 0.9]].as_ref())?;
+    /// let b = PreparedOperator::new(faer::mat![[0.9, -0.2], [0.2, 0.9]].as_ref())?;
+    /// let swap = faer::mat![[0.0, 1.0], [1.0, 0.0]];
+    /// let cmp = Procrustes::default().refine_prepared(&a, &b, swap.as_ref())?.expect("warm start");
+    /// assert!(cmp.angular < 1e-8);
+    /// # Ok(()) }
+    /// ```
+    pub fn refine_prepared(
+        &self,
+        a: &PreparedOperator,
+        b: &PreparedOperator,
+        c0: MatRef<'_, f64>,
+    ) -> Result<Option<Comparison>> {
+        self.solver_check.clone()?;
+        let problem = Problem::new(a, b)?;
+        match self.solver.refine(&problem, c0)? {
+            Some(out) => self.comparison(&problem, out).map(Some),
+            None => Ok(None),
+        }
+    }
+
     /// Compare the operators of a problem (normalized): the solver's answer, the distances, and
     /// the certified bound, computed once per problem.
     fn compare_problem(&self, problem: &Problem<'_>) -> Result<Comparison> {
         let out = self.solver.solve_problem(problem)?;
+        self.comparison(problem, out)
+    }
+
+    /// The comparison a solver's answer on `problem` gives.
+    fn comparison(&self, problem: &Problem<'_>, out: SolverOutput) -> Result<Comparison> {
         let lower_bound = problem.lower_bound()?;
         // ||Ah - C Bh C^T|| <= ||Ah|| + ||Bh|| = 2: a loss of 4 + rounding (B = -A) reports 2
         let euclidean = out.loss.max(0.0).sqrt().min(2.0);

@@ -321,6 +321,8 @@ impl OrthogonalSolver for CayleyAdam {
                 grad_norm: gn,
                 best_start,
                 starts,
+                kicks: 0,
+                kicks_improved: 0,
             },
         })
     }

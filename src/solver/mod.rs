@@ -25,6 +25,7 @@
 //! up. The operator checks, the normalization and the bounds live here, where both use them.
 
 mod bounds;
+mod canonical;
 mod cayley_adam;
 mod closed_form;
 mod flat;
@@ -38,6 +39,7 @@ mod small_solve;
 pub mod starts;
 
 pub use bounds::LowerBound;
+pub use canonical::Canonical;
 pub use cayley_adam::CayleyAdam;
 pub use closed_form::SymmetricClosedForm;
 pub use lbfgs::RiemannianLbfgs;
@@ -170,6 +172,31 @@ pub trait OrthogonalSolver: fmt::Debug + Send + Sync {
         Ok(())
     }
 
+    /// A local descent from `c0` on `problem` (to this solver's final tolerance), for callers
+    /// that know a good start: [`crate::Dsa`] repairs a pairwise matrix's triangle
+    /// inequalities with it, from composed alignments. The default returns `Ok(None)`: the
+    /// solver has no warm start, and such repairs are skipped.
+    ///
+    /// # Errors
+    /// As [`OrthogonalSolver::solve_problem`]; a start that is not `n x n`.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::solver::{OrthogonalSolver, Problem};
+    /// # fn main() -> dsa::Result<()> {
+    /// let a = faer::mat![[0.5, 1.0], [0.0, 0.3]];
+    /// let problem = Problem::normalized(a.as_ref(), a.as_ref())?;
+    /// let c0 = faer::Mat::<f64>::identity(2, 2);
+    /// let out = dsa::RiemannianLbfgs::default().refine(&problem, c0.as_ref())?.expect("warm starts");
+    /// assert!(out.loss < 1e-24);
+    /// assert!(dsa::CayleyAdam::default().refine(&problem, c0.as_ref())?.is_none());
+    /// # Ok(()) }
+    /// ```
+    fn refine(&self, problem: &Problem<'_>, c0: MatRef<'_, f64>) -> Result<Option<SolverOutput>> {
+        let _ = (problem, c0);
+        Ok(None)
+    }
+
     /// Minimize over `O(n)` for two matrices as given (not normalized: normalize them first,
     /// or use [`Problem::normalized`] and [`OrthogonalSolver::solve_problem`]).
     ///
@@ -270,6 +297,8 @@ impl SolverOutput {
                 grad_norm: 0.0,
                 best_start: Start::ClosedForm,
                 starts: Vec::new(),
+                kicks: 0,
+                kicks_improved: 0,
             },
         }
     }
@@ -306,6 +335,8 @@ impl SolverOutput {
                     iterations,
                     termination,
                 }],
+                kicks: 0,
+                kicks_improved: 0,
             },
         })
     }
@@ -375,6 +406,8 @@ pub enum Start {
     ClosedForm,
     /// The `k`-th perturbation hop from the best point so far.
     Hop(usize),
+    /// The `k`-th sign-flip kick of the incumbent ([`RiemannianLbfgs::kicks`]).
+    Kick(usize),
     /// The answer of the paper's solver (Cayley + Adam), refined.
     Paper,
     /// A start given by the caller ([`RiemannianLbfgs::solve_from`]).
@@ -437,6 +470,11 @@ pub struct SolverReport {
     pub best_start: Start,
     /// Every start's outcome, in the order they ran.
     pub starts: Vec<StartOutcome>,
+    /// Sign-flip kicks of the incumbent that ran ([`RiemannianLbfgs::kicks`]; 0 for other
+    /// solvers): with [`SolverReport::starts`], the effort the search spent.
+    pub kicks: usize,
+    /// Those of [`SolverReport::kicks`] that found a deeper minimum.
+    pub kicks_improved: usize,
 }
 
 impl SolverReport {
@@ -462,6 +500,8 @@ impl SolverReport {
             grad_norm: f64::NAN,
             best_start,
             starts: Vec::new(),
+            kicks: 0,
+            kicks_improved: 0,
         }
     }
 }

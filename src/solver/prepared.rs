@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 
 use faer::{Mat, MatRef};
 
+use super::canonical::Canonical;
 use super::precondition::GaussNewton;
 use super::problem::{check_operator, normalize};
 use crate::error::Result;
@@ -62,6 +63,8 @@ struct Cache {
     /// `V^H V` for the eigenvectors `V` of `A` and of `A^T`
     eigen_gram: [OnceLock<Result<Mat<c64>>>; 2],
     gauss_newton: OnceLock<Option<GaussNewton>>,
+    canonical: OnceLock<Result<Canonical>>,
+    hermitian_eigenvalues: OnceLock<Result<Vec<f64>>>,
 }
 
 impl fmt::Debug for PreparedOperator {
@@ -106,7 +109,7 @@ impl PreparedOperator {
         Self::with_norm(a.to_owned(), f64::NAN)
     }
 
-    fn with_norm(matrix: Mat<f64>, norm: f64) -> Self {
+    pub(crate) fn with_norm(matrix: Mat<f64>, norm: f64) -> Self {
         Self {
             matrix,
             norm,
@@ -259,8 +262,7 @@ impl PreparedOperator {
     /// # Ok(()) }
     /// ```
     pub fn transposed_eigen(&self) -> Result<(&[c64], MatRef<'_, c64>)> {
-        self.eigen_of(true)
-            .map(|(l, v)| (l.as_slice(), v.as_ref()))
+        self.eigen_of(true).map(|(l, v)| (l.as_slice(), v.as_ref()))
     }
 
     /// The Gram matrix `V^H V` of the eigenvectors `V` of [`PreparedOperator::eigen`].
@@ -315,17 +317,87 @@ impl PreparedOperator {
         })
     }
 
-    /// Computes what every comparison by the default solver needs before it iterates (the
-    /// spectra of the lower bounds, the eigenvectors and their Gram matrix for the spectral
-    /// start, those of the symmetric part), so that two operators can do it side by side; those
-    /// of the transposed operator, needed only when the spectral start is not exact, are left
-    /// to be computed on first use. Errors are cached and reported where the values are used.
-    pub(crate) fn warm_for_comparison(&self) {
+    /// Computes what the default solver's starts need before it iterates (the eigenvectors and
+    /// their Gram matrix for the spectral start, the symmetric-part eigenbasis), so that two
+    /// operators can do it side by side; those of the transposed operator, needed only when the
+    /// spectral start is not exact, are left to be computed on first use. Errors are cached
+    /// and reported where the values are used.
+    pub(crate) fn warm_starts(&self) {
+        let _ = self.eigen_gram_of(false);
+        let _ = self.sym_eigen();
+    }
+
+    /// Computes the spectra of the lower bounds (see [`PreparedOperator::warm_starts`]).
+    pub(crate) fn warm_bounds(&self) {
         let _ = self.singular_values();
         let _ = self.skew_singular_values();
         let _ = self.sym_eigenvalues();
-        let _ = self.eigen_gram_of(false);
-        let _ = self.sym_eigen();
+        let _ = self.hermitian_eigenvalues();
+    }
+
+    /// The eigenvalues, ascending, of the Hermitian matrix `E = A_s + i A_k` (symmetric and
+    /// skew parts), for the lower bound (iv) of [`crate::LowerBound`]. Computed as every other
+    /// eigenvalue of the real symmetric `[[A_s, -A_k], [A_k, A_s]]`, which has each of them
+    /// twice.
+    ///
+    /// # Errors
+    /// [`crate::DsaError::NoConvergence`] if the eigendecomposition fails.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// // a rotation by 90 degrees: A_s = 0, A_k = A, E = i A has eigenvalues -1 and 1 (scaled)
+    /// let p = dsa::PreparedOperator::new(faer::mat![[0.0, -1.0], [1.0, 0.0]].as_ref())?;
+    /// let l = p.hermitian_eigenvalues()?;
+    /// let s = 1.0 / 2f64.sqrt();
+    /// assert!((l[0] + s).abs() < 1e-15 && (l[1] - s).abs() < 1e-15);
+    /// # Ok(()) }
+    /// ```
+    pub fn hermitian_eigenvalues(&self) -> Result<&[f64]> {
+        cached(&self.cache.hermitian_eigenvalues, || {
+            let a = self.matrix.as_ref();
+            let n = a.nrows();
+            let embed = Mat::from_fn(2 * n, 2 * n, |i, j| {
+                let (bi, bj) = (i / n, j / n);
+                let (r, c) = (i % n, j % n);
+                let sym = 0.5 * (a[(r, c)] + a[(c, r)]);
+                let skew = 0.5 * (a[(r, c)] - a[(c, r)]);
+                match (bi, bj) {
+                    (0, 0) | (1, 1) => sym,
+                    (0, 1) => -skew,
+                    _ => skew,
+                }
+            });
+            let both = linalg::sym_eigenvalues(embed.as_ref())?;
+            Ok(both.into_iter().step_by(2).collect())
+        })
+        .map(Vec::as_slice)
+    }
+
+    /// The operator in its canonical basis (spec §4.4; computed on first use): the basis,
+    /// the operator written in it, and the same rounded to the grid the default solver searches
+    /// on, prepared. Two operators conjugate by an orthogonal matrix have the same canonical
+    /// operator (unless their symmetric parts have repeated eigenvalues: see
+    /// `docs/solvers.md`).
+    ///
+    /// # Errors
+    /// [`crate::DsaError::NoConvergence`] if the symmetric eigendecomposition fails.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let a = faer::mat![[0.9, 0.2], [-0.4, 0.1]];
+    /// let q = faer::mat![[0.6, -0.8], [0.8, 0.6]];
+    /// let b = &q * &a * q.transpose();
+    /// let (pa, pb) = (dsa::PreparedOperator::new(a.as_ref())?, dsa::PreparedOperator::new(b.as_ref())?);
+    /// let (ca, cb) = (pa.canonical()?, pb.canonical()?);
+    /// assert!((ca.matrix() - cb.matrix()).norm_max() < 1e-14);
+    /// # Ok(()) }
+    /// ```
+    pub fn canonical(&self) -> Result<&Canonical> {
+        cached(&self.cache.canonical, || {
+            Canonical::new(self.matrix.as_ref(), self.norm, self.cache_preconditioner)
+        })
     }
 
     /// The Gauss–Newton preconditioner with this operator as `B` (formed on first use, about
@@ -388,7 +460,9 @@ mod tests {
             let out = solver
                 .solve_problem(&crate::solver::Problem::new(&pa, &pb).unwrap())
                 .unwrap();
-            assert_eq!(pb.cache.gauss_newton.get().is_some(), cache);
+            // the default solver searches on the canonical operators: theirs is the one kept
+            let search = pb.canonical().unwrap().search();
+            assert_eq!(search.cache.gauss_newton.get().is_some(), cache);
             out
         };
         let (cached, own) = (run(true), run(false));

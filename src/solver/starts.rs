@@ -158,7 +158,6 @@ pub fn symmetric_alignment(problem: &Problem<'_>) -> Result<Mat<f64>> {
     Ok(linalg::mul(ua, ub.transpose()))
 }
 
-
 /// `diag(-1, 1, ..., 1)` of size `n`.
 pub(crate) fn reflection_of_size(n: usize) -> Mat<f64> {
     let mut m = Mat::identity(n, n);
@@ -413,4 +412,64 @@ pub fn signed_symmetric_alignments(
         out.push(linalg::mul(uad.as_ref(), ub.transpose()));
     }
     Ok(out)
+}
+
+/// The `k`-th sign-flip kick of `c` (the kicks of [`crate::RiemannianLbfgs::kicks`]): `c` with
+/// the signs of one to four seeded vectors of an orthonormal basis flipped, on the left (`H c`,
+/// `H = I - 2 sum u_i u_i^T` over the chosen columns `u_i` of `left`) or on the right (`c H'`
+/// with columns of `right`). Kick `k` flips `1 + k % 4` distinct vectors, on the left for
+/// `k / 4` even and on the right for `k / 4` odd, chosen from `seed` and `k` alone. The
+/// reflection depends on each `u_i u_i^T` only, not on the sign of `u_i`.
+///
+/// With `left` and `right` the symmetric-part eigenbases of `A` and `B`, a flip keeps the
+/// alignment of the symmetric parts of `A` and `C B C^T` and changes only that of their skew
+/// parts. `c`, `left` and `right` must be `n x n`.
+///
+/// # Example
+/// ```
+/// use dsa::solver::starts;
+/// let c = faer::Mat::<f64>::identity(3, 3);
+/// let e = faer::Mat::<f64>::identity(3, 3);
+/// let kicked = starts::kick(c.as_ref(), e.as_ref(), e.as_ref(), 0, 0);
+/// // one flip on the left of the identity in the standard basis: a diagonal of signs
+/// let flipped = (0..3).filter(|&i| kicked[(i, i)] == -1.0).count();
+/// assert_eq!(flipped, 1);
+/// assert!((&kicked * kicked.transpose() - &e).norm_max() < 1e-15);
+/// ```
+#[must_use]
+pub fn kick(
+    c: MatRef<'_, f64>,
+    left: MatRef<'_, f64>,
+    right: MatRef<'_, f64>,
+    seed: u64,
+    k: usize,
+) -> Mat<f64> {
+    let n = c.nrows();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        seed ^ 0x4B1C_4B1C_0F1F_0F1F ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let flips = (1 + k % 4).min(n);
+    let mut chosen: Vec<usize> = Vec::with_capacity(flips);
+    while chosen.len() < flips {
+        let i = rng.random_range(0..n);
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    let mut out = c.to_owned();
+    let on_right = (k / 4) % 2 == 1;
+    for &i in &chosen {
+        if on_right {
+            // out <- out (I - 2 w w^T)
+            let w = right.col(i);
+            let ow = &out * w;
+            out -= (&ow * w.transpose()) * 2.0;
+        } else {
+            // out <- (I - 2 u u^T) out
+            let u = left.col(i);
+            let uo = u.transpose() * &out;
+            out -= (u * &uo) * 2.0;
+        }
+    }
+    out
 }

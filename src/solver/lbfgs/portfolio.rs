@@ -22,9 +22,25 @@ use crate::solver::{
 /// (the best `n_signed` of them by loss are run).
 const SIGNED_SCREEN: usize = 16;
 
+/// Kicks run side by side in a round (the width of the preconditioner's batched product).
+const KICK_ROUND: usize = 4;
+
+/// A kick must lower the incumbent's loss by this relative amount to replace it: a kicked run,
+/// to the exploration tolerance, that returns to the incumbent's own minimum ends a little
+/// above it, never this far below.
+const KICK_GAIN: f64 = 1e-10;
+
 /// The polish keeps this many times `memory` curvature pairs: it runs once, near a minimum,
 /// where L-BFGS converges only linearly and every pair shortens it (`docs/solvers.md`).
 const POLISH_MEMORY_FACTOR: usize = 4;
+
+/// The exact pair behind a search on rounded operators ([`crate::solver::Canonical::search`]),
+/// and the certified bound of the exact pair.
+pub(super) struct Exact<'p> {
+    pub a: MatRef<'p, f64>,
+    pub b: MatRef<'p, f64>,
+    pub bound: f64,
+}
 
 /// What one solve works on: the pair, the certified bound, the deadline and the exploration
 /// tolerance.
@@ -34,21 +50,35 @@ struct Setup<'s, 'p> {
     b: MatRef<'p, f64>,
     /// the certified lower bound on the distance
     bound: f64,
+    /// the exact pair when `(a, b)` is a rounded copy of it: certificates are checked there
+    exact: Option<&'s Exact<'p>>,
     deadline: Option<Instant>,
     /// the tolerance every start runs to before the best is polished
     explore: f64,
 }
 
 impl Setup<'_, '_> {
-    /// Whether a loss meets the certified bound (to `bound_tol`).
-    fn meets_bound(&self, loss: f64) -> bool {
-        loss.max(0.0).sqrt() - self.bound <= self.solver.bound_tol
+    /// Whether `c`, with `loss` on the searched pair, meets the certified bound (to
+    /// `bound_tol`). On a rounded pair the loss on the exact pair decides, checked when the
+    /// rounded one is within the rounding of the bound.
+    fn meets_bound(&self, loss: f64, c: MatRef<'_, f64>) -> bool {
+        let tol = self.solver.bound_tol;
+        let gap = loss.max(0.0).sqrt() - self.bound;
+        match self.exact {
+            None => gap <= tol,
+            Some(exact) => {
+                // each operator moved by at most half a grid step per entry
+                let slack = self.a.nrows() as f64 * super::super::canonical::GRID;
+                gap <= tol + slack
+                    && objective::loss(exact.a, exact.b, c).max(0.0).sqrt() - self.bound <= tol
+            }
+        }
     }
 
     /// Marks a run that met the certified bound; true when the whole solve should stop
     /// (global optimum certified, or out of time).
     fn settle(&self, run: &mut LocalRun) -> bool {
-        if self.meets_bound(run.loss) {
+        if self.meets_bound(run.loss, run.c.as_ref()) {
             run.term = Termination::LowerBoundReached;
             return true;
         }
@@ -87,6 +117,9 @@ struct Tally {
     best: (LocalRun, Start, usize),
     /// the solve should stop (certified optimum, or out of time)
     done: bool,
+    /// sign-flip kicks run, and those that improved the incumbent
+    kicks: usize,
+    kicks_improved: usize,
 }
 
 fn outcome(run: &LocalRun, start: Start) -> StartOutcome {
@@ -118,25 +151,48 @@ pub(super) fn preconditioner<'p>(
 }
 
 impl RiemannianLbfgs {
-    /// The whole portfolio on a validated pair of size `n >= 1`.
-    pub(super) fn solve_portfolio(&self, problem: &Problem<'_>) -> Result<SolverOutput> {
+    /// The whole portfolio on a validated pair of size `n >= 1`; `exact`: the pair `problem`
+    /// rounds (see [`Exact`]).
+    pub(super) fn solve_portfolio(
+        &self,
+        problem: &Problem<'_>,
+        exact: Option<&Exact<'_>>,
+    ) -> Result<SolverOutput> {
         let (pa, pb) = (problem.a(), problem.b());
         let (a, b) = (pa.matrix(), pb.matrix());
         let n = a.nrows();
         let deadline = self.time_limit.and_then(|d| Instant::now().checked_add(d));
-        // the two operators' spectra and eigenvectors side by side (once per prepared operator)
-        if self.spectral_start {
-            rayon::join(|| pa.warm_for_comparison(), || pb.warm_for_comparison());
-        }
-        let bound = problem.lower_bound()?.best();
+        let bound = match exact {
+            Some(e) => e.bound,
+            None => problem.lower_bound()?.best(),
+        };
         let setup = Setup {
             solver: self,
             a,
             b,
             bound,
+            exact,
             deadline,
             explore: self.explore_rtol.max(self.grad_rtol),
         };
+        // The identity first: one loss evaluation, exact for conjugate pairs in their canonical
+        // bases (their canonical operators are the same).
+        let identity = Mat::<f64>::identity(n, n);
+        let l = objective::loss(a, b, identity.as_ref());
+        if setup.meets_bound(l, identity.as_ref()) {
+            return setup.exact(identity, l, Start::Identity);
+        }
+        // the two operators' spectra and eigenvectors side by side (once per prepared operator;
+        // the bounds' spectra are those of the exact pair when there is one)
+        let warm = |p: &PreparedOperator| {
+            if exact.is_none() {
+                p.warm_bounds();
+            }
+            if self.spectral_start {
+                p.warm_starts();
+            }
+        };
+        rayon::join(|| warm(pa), || warm(pb));
 
         // Phase 0: the structured starts; the first that meets the bound ends the solve.
         let structured = match self.phase0(&setup, problem)? {
@@ -166,13 +222,21 @@ impl RiemannianLbfgs {
         );
         let (forward, reversed) = self.phase2_starts(n, first, spectral_t, signed);
         let mut ws = Workspace::new(b, self.memory, pc);
-        let (run, phase2, certified) =
-            self.phase1_beside_phase2(&setup, c0.as_ref(), &mut ws, [pc, pc_a], &forward, &reversed);
+        let (run, phase2, certified) = self.phase1_beside_phase2(
+            &setup,
+            c0.as_ref(),
+            &mut ws,
+            [pc, pc_a],
+            &forward,
+            &reversed,
+        );
         let mut tally = Tally {
             outcomes: Vec::new(),
             total_iters: 0,
             best: (run, first, 0),
             done: false,
+            kicks: 0,
+            kicks_improved: 0,
         };
         {
             let run = &mut tally.best.0;
@@ -192,6 +256,7 @@ impl RiemannianLbfgs {
         {
             tally.done = self.polish(&setup, [pc, pc_a], &mut polish_ws, &mut tally);
         }
+        self.run_kicks(&setup, problem, [pc, pc_a], &mut polish_ws, &mut tally)?;
         self.run_hops(&setup, &mut ws, [pc, pc_a], &mut polish_ws, &mut tally);
         self.finish(&setup, tally)
     }
@@ -209,7 +274,7 @@ impl RiemannianLbfgs {
         let (a, b) = (setup.a, setup.b);
         let certified = |c: &Mat<f64>| {
             let l = objective::loss(a, b, c.as_ref());
-            setup.meets_bound(l).then_some(l)
+            setup.meets_bound(l, c.as_ref()).then_some(l)
         };
         // ||A - C B C^T|| = ||A^T - C B^T C^T||: the transposed pair gives another start
         let mut aligned: [Option<Mat<f64>>; 2] = [None, None];
@@ -240,7 +305,7 @@ impl RiemannianLbfgs {
         .collect();
         signed.sort_by(|x, y| x.0.total_cmp(&y.0).then(x.1.cmp(&y.1)));
         if let Some((l, k, c)) = signed.first() {
-            if setup.meets_bound(*l) {
+            if setup.meets_bound(*l, c.as_ref()) {
                 return setup
                     .exact(c.clone(), *l, Start::SignedSymmetric(*k))
                     .map(Ok);
@@ -315,7 +380,7 @@ impl RiemannianLbfgs {
         let (run, (forward_runs, reversed_runs)) = rayon::join(
             || {
                 let run = self.local(a, c0, ws, setup.deadline, self.max_iters, setup.explore);
-                if setup.meets_bound(run.loss) {
+                if setup.meets_bound(run.loss, run.c.as_ref()) {
                     phase1_certified.store(true, Ordering::Relaxed);
                 }
                 run
@@ -426,8 +491,7 @@ impl RiemannianLbfgs {
         tally: &mut Tally,
     ) -> bool {
         let best = &mut tally.best;
-        let polish_memory =
-            (POLISH_MEMORY_FACTOR * self.memory).min(super::settings::MAX_MEMORY);
+        let polish_memory = (POLISH_MEMORY_FACTOR * self.memory).min(super::settings::MAX_MEMORY);
         let left = self.max_iters.saturating_sub(best.0.iters);
         let orientation = best.0.orientation;
         let (l, r, p) = match orientation {
@@ -460,6 +524,74 @@ impl RiemannianLbfgs {
             best.0 = run;
         }
         done
+    }
+
+    /// Phase 4: sign-flip kicks of the incumbent ([`RiemannianLbfgs::kicks`]), in rounds of
+    /// [`KICK_ROUND`] run side by side on the forward pair; the best of a round that ends lower
+    /// than the incumbent by more than a relative [`KICK_GAIN`] becomes the incumbent and is
+    /// polished. Each kick is drawn from the seed and its index alone, so the search does not
+    /// depend on the number of threads.
+    fn run_kicks<'p>(
+        &self,
+        setup: &Setup<'_, '_>,
+        problem: &Problem<'_>,
+        pcs: [Option<&'p GaussNewton>; 2],
+        polish_ws: &mut [Option<Workspace<'p>>; 2],
+        tally: &mut Tally,
+    ) -> Result<()> {
+        if self.kick_patience == 0 || self.max_kicks == 0 || tally.done {
+            return Ok(());
+        }
+        let (_, ua) = problem.a().sym_eigen()?;
+        let (_, ub) = problem.b().sym_eigen()?;
+        let mut failed = 0;
+        while !tally.done && failed < self.kick_patience && tally.kicks < self.max_kicks {
+            let round: Vec<Candidate> = (tally.kicks
+                ..(tally.kicks + KICK_ROUND).min(self.max_kicks))
+                .map(|k| {
+                    (
+                        Start::Kick(k),
+                        starts::kick(tally.best.0.c.as_ref(), ua, ub, self.seed, k),
+                    )
+                })
+                .collect();
+            tally.kicks += round.len();
+            let runs = self.run_batches(
+                setup.a,
+                setup.b,
+                pcs[0],
+                &round,
+                Orientation::Forward,
+                setup.deadline,
+                setup.explore,
+                None,
+            );
+            let mut winner: Option<(Start, LocalRun, usize)> = None;
+            for (start, mut run) in runs {
+                tally.total_iters += run.iters;
+                tally.done |= setup.settle(&mut run);
+                tally.outcomes.push(outcome(&run, start));
+                let deeper = run.loss < tally.best.0.loss * (1.0 - KICK_GAIN);
+                if deeper && winner.as_ref().is_none_or(|w| run.loss < w.1.loss) {
+                    winner = Some((start, run, tally.outcomes.len() - 1));
+                }
+            }
+            match winner {
+                Some((start, run, index)) => {
+                    failed = 0;
+                    tally.kicks_improved += 1;
+                    let polish_it = !tally.done
+                        && setup.explore > self.grad_rtol
+                        && run.term == Termination::GradientTolerance;
+                    tally.best = (run, start, index);
+                    if polish_it {
+                        tally.done = self.polish(setup, pcs, polish_ws, tally);
+                    }
+                }
+                None => failed += round.len(),
+            }
+        }
+        Ok(())
     }
 
     /// Perturbation hops from the best point (`n_hops` of them, until the solve is done): the
@@ -541,6 +673,8 @@ impl RiemannianLbfgs {
                 grad_norm: gn,
                 best_start: start,
                 starts: tally.outcomes,
+                kicks: tally.kicks,
+                kicks_improved: tally.kicks_improved,
             },
         })
     }

@@ -18,6 +18,13 @@ use crate::solver::{CayleyAdam, Preconditioner};
 /// descent. A local run stops when the gradient norm falls below
 /// `max(grad_tol, rtol * sqrt(loss))`, when no step lowers the loss, or at `max_iters`.
 ///
+/// The whole search runs in the operators' canonical bases ([`crate::solver::Canonical`],
+/// spec §4.4: the eigenbasis of the symmetric part, signed by a rule), on the canonical
+/// operators rounded to a fine grid, and its answer is polished on the exact ones and mapped
+/// back: every start is defined from the operators alone, so the answer does not depend on the
+/// bases they are written in (up to the ties named in `docs/solvers.md`). The identity there is
+/// exact for conjugate pairs, and is checked first.
+///
 /// The objective is not convex: two operators that are not conjugate have many local minima of
 /// similar depth (on the reference's pairwise anchor, each start ends in the best basin found
 /// by any start on only 5–15% of the pairs). The solver therefore runs a portfolio of starts:
@@ -42,7 +49,8 @@ use crate::solver::{CayleyAdam, Preconditioner};
 ///    makes the result never worse than Cayley + Adam's;
 /// 3. every start runs to the exploration tolerance `explore_rtol`; the best is polished to
 ///    `grad_rtol` (its run continued, on the pair it ran on, from its curvature pairs);
-///    optional perturbation hops follow.
+/// 4. sign-flip kicks of the incumbent ([`RiemannianLbfgs::kicks`]) until 8 in a row fail to
+///    improve it; optional perturbation hops follow.
 ///
 /// The best point wins; [`SolverReport::starts`] lists every start's outcome (the winner's
 /// with its polish). Results do not depend on the number of threads, nor on which starts share
@@ -53,7 +61,8 @@ use crate::solver::{CayleyAdam, Preconditioner};
 /// Defaults: `n_signed = 1`, `n_random` from 15 at `n <= 10` down to 1 at `n = 30` (eight
 /// starts in all there) and 0 from `n = 43`, `explore_rtol = 1e-3`,
 /// `grad_rtol = 1e-7`, `grad_tol = 1e-12`, `max_iters = 2000`, `memory = 8`, `seed = 0`,
-/// no paper start, no hops, [`Preconditioner::Auto`].
+/// kicks with patience 8 and at most 32, canonical bases on, no paper start, no hops,
+/// [`Preconditioner::Auto`].
 ///
 /// # Example
 /// ```
@@ -84,6 +93,9 @@ pub struct RiemannianLbfgs {
     pub(super) n_signed: usize,
     pub(super) paper_start: Option<CayleyAdam>,
     pub(super) preconditioner: Preconditioner,
+    pub(super) canonical: bool,
+    pub(super) kick_patience: usize,
+    pub(super) max_kicks: usize,
 }
 
 impl Default for RiemannianLbfgs {
@@ -105,6 +117,9 @@ impl Default for RiemannianLbfgs {
             n_signed: 1,
             paper_start: None,
             preconditioner: Preconditioner::Auto,
+            canonical: true,
+            kick_patience: 8,
+            max_kicks: 32,
         }
     }
 }
@@ -112,8 +127,8 @@ impl Default for RiemannianLbfgs {
 impl RiemannianLbfgs {
     /// A wider search: 8 symmetric-part alignments, at least 8 random starts (more where the
     /// default rule gives more), the paper's solver as a start (so never worse than
-    /// Cayley + Adam at the reference's settings) and 4 hops. About three and a half times
-    /// slower than the default on pairs that are not conjugate.
+    /// Cayley + Adam at the reference's settings), 4 hops, and kicks until 16 in a row fail (at
+    /// most 128). Three to five times slower than the default on pairs that are not conjugate.
     ///
     /// # Example
     /// ```
@@ -131,13 +146,16 @@ impl RiemannianLbfgs {
             min_random: 8,
             n_hops: 4,
             paper_start: Some(CayleyAdam::default()),
+            kick_patience: 16,
+            max_kicks: 128,
             ..Self::default()
         }
     }
     /// A lighter search: the structured starts only (the spectral alignment start and that of
     /// the transposed pair, the identity and the reflection on both orientations of the pair),
     /// without the sign-pattern and the random starts (`n_signed(0)`, `n_random(0)`): at most
-    /// six starts at every size (fewer when an operator's eigenvectors give no spectral start).
+    /// six starts at every size (fewer when an operator's eigenvectors give no spectral start),
+    /// then two rounds of kicks (`kicks(8, 8)`).
     /// Conjugate pairs are found exactly as by the default (phases 0 and 1 are the same); on
     /// pairs that are not, minima are shallower more often. `docs/solvers.md` compares the two
     /// on the reference's pairwise anchor (time, iterations, entries against the reference).
@@ -160,6 +178,8 @@ impl RiemannianLbfgs {
         Self {
             n_signed: 0,
             n_random: Some(0),
+            kick_patience: 8,
+            max_kicks: 8,
             ..Self::default()
         }
     }
@@ -264,6 +284,60 @@ impl RiemannianLbfgs {
     #[must_use]
     pub fn preconditioner(mut self, p: Preconditioner) -> Self {
         self.preconditioner = p;
+        self
+    }
+    /// Solve in the operators' canonical bases (default true; spec §4.4, [`crate::solver::Canonical`]):
+    /// every start is defined there, so the answer does not depend on the bases the operators
+    /// are written in (up to rounding, and to the ties `docs/solvers.md` names). Off, the
+    /// portfolio runs on the operators as given (the crate's behaviour before 0.1.0's
+    /// invariance work), and the answer can move with their bases when the pair is not
+    /// conjugate.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::{OrthogonalSolver, RiemannianLbfgs};
+    /// # fn main() -> dsa::Result<()> {
+    /// let a: faer::Mat<f64> = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
+    /// let b: faer::Mat<f64> = faer::mat![[0.1, 0.0, 0.4], [1.0, 0.2, 0.0], [0.0, 1.0, 0.3]];
+    /// let (a, b) = (&a * (1.0 / a.norm_l2()), &b * (1.0 / b.norm_l2()));
+    /// let q: faer::Mat<f64> = faer::mat![[0.0, 0.6, 0.8], [1.0, 0.0, 0.0], [0.0, 0.8, -0.6]];
+    /// let qa = &q * &a * q.transpose();
+    /// let solver = RiemannianLbfgs::default();
+    /// let (d1, d2) = (solver.solve(a.as_ref(), b.as_ref())?, solver.solve(qa.as_ref(), b.as_ref())?);
+    /// assert!((d1.loss - d2.loss).abs() < 1e-12);
+    /// # let _ = RiemannianLbfgs::default().canonical(false);
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn canonical(mut self, on: bool) -> Self {
+        self.canonical = on;
+        self
+    }
+    /// The effort spent on the incumbent after the portfolio: sign-flip kicks (iterated local
+    /// search). Each round flips the signs of one to four seeded vectors of the symmetric-part
+    /// eigenbasis of `A` (on the left of `C`) or of `B` (on the right), four kicks a round, and
+    /// descends from each; a kick that ends lower becomes the incumbent (polished). The search
+    /// stops after `patience` kicks in a row without improvement, after `max` kicks in all, at
+    /// the time limit, or when the incumbent meets the certified bound. Defaults: patience 8
+    /// (two rounds: one on each side), at most 32 kicks (`thorough()`: 16 and 128; `fast()`: 8
+    /// and 8). `patience = 0` turns the kicks off. [`crate::SolverReport::kicks`] reports what
+    /// ran.
+    ///
+    /// A flip keeps the alignment of the symmetric parts (which carries most of the loss) and
+    /// changes only how the skew parts are aligned, so a kicked point starts near the
+    /// incumbent's basin and often ends in a deeper one nearby; random rotations of the
+    /// incumbent of any size did not (`docs/solvers.md`).
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::RiemannianLbfgs;
+    /// let solver = RiemannianLbfgs::default().kicks(8, 64);
+    /// # let _ = solver;
+    /// ```
+    #[must_use]
+    pub fn kicks(mut self, patience: usize, max: usize) -> Self {
+        self.kick_patience = patience;
+        self.max_kicks = max;
         self
     }
     /// Use the spectral alignment starts (default true; turn off to benchmark without them).
