@@ -48,6 +48,9 @@ pub struct PreparedOperator {
     cache: Cache,
 }
 
+/// Eigenvalues and unit eigenvectors (the columns, in the same order).
+type Eigen = (Vec<c64>, Mat<c64>);
+
 /// The per-operator work of a comparison, each item computed on first use (an error is kept
 /// too, and returned again). Everything here depends on the operator alone. To cache another
 /// item: a field here, and an accessor on [`PreparedOperator`] that fills it with [`cached`].
@@ -58,7 +61,7 @@ struct Cache {
     sym_eigenvalues: OnceLock<Result<Vec<f64>>>,
     sym_eigen: OnceLock<Result<(Vec<f64>, Mat<f64>)>>,
     /// eigenvalues and eigenvectors of `A` and of `A^T`
-    eigen: [OnceLock<Result<(Vec<c64>, Mat<c64>)>>; 2],
+    eigen: [OnceLock<Result<Eigen>>; 2],
     /// `V^H V` for the eigenvectors `V` of `A` and of `A^T`
     eigen_gram: [OnceLock<Result<Mat<c64>>>; 2],
     gauss_newton: OnceLock<Option<GaussNewton>>,
@@ -259,8 +262,7 @@ impl PreparedOperator {
     /// # Ok(()) }
     /// ```
     pub fn transposed_eigen(&self) -> Result<(&[c64], MatRef<'_, c64>)> {
-        self.eigen_of(true)
-            .map(|(l, v)| (l.as_slice(), v.as_ref()))
+        self.eigen_of(true).map(|(l, v)| (l.as_slice(), v.as_ref()))
     }
 
     /// The Gram matrix `V^H V` of the eigenvectors `V` of [`PreparedOperator::eigen`].
@@ -297,7 +299,7 @@ impl PreparedOperator {
     }
 
     /// Eigenvalues and unit eigenvectors of `A` (`transposed`: of `A^T`).
-    pub(crate) fn eigen_of(&self, transposed: bool) -> Result<&(Vec<c64>, Mat<c64>)> {
+    pub(crate) fn eigen_of(&self, transposed: bool) -> Result<&Eigen> {
         cached(&self.cache.eigen[usize::from(transposed)], || {
             if transposed {
                 linalg::eigen(self.matrix.transpose())

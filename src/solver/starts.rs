@@ -158,7 +158,6 @@ pub fn symmetric_alignment(problem: &Problem<'_>) -> Result<Mat<f64>> {
     Ok(linalg::mul(ua, ub.transpose()))
 }
 
-
 /// `diag(-1, 1, ..., 1)` of size `n`.
 pub(crate) fn reflection_of_size(n: usize) -> Mat<f64> {
     let mut m = Mat::identity(n, n);

@@ -3,9 +3,7 @@
 //! starting points, and settings checked once when a `Dsa` or a `Procrustes` is built.
 
 use crate::common::*;
-use dsa::solver::{
-    starts, Problem, SolverOutput, SolverReport, Start, StartOutcome, Termination,
-};
+use dsa::solver::{starts, Problem, SolverOutput, SolverReport, Start, StartOutcome, Termination};
 use dsa::{
     CayleyAdam, Dataset, DelayEmbedding, Dmd, Dsa, DsaError, Embedded, Embedding, LowerBound,
     OrthogonalSolver, PreparedOperator, Procrustes, RiemannianLbfgs, Similarity,
@@ -28,9 +26,8 @@ impl OrthogonalSolver for BestStructuredStart {
             (Start::Reflection, starts::reflection(problem)),
         ];
         candidates.extend(starts::spectral(problem)?.map(|c| (Start::Spectral, c)));
-        candidates.extend(
-            starts::spectral_transposed(problem)?.map(|c| (Start::SpectralTransposed, c)),
-        );
+        candidates
+            .extend(starts::spectral_transposed(problem)?.map(|c| (Start::SpectralTransposed, c)));
         for (k, c) in starts::signed_symmetric_alignments(problem, 16, 0)?
             .into_iter()
             .enumerate()
@@ -105,7 +102,10 @@ fn a_problem_holds_the_normalized_pair_and_its_bound() {
     );
     let borrowed = Problem::new(&pa, &pb).unwrap();
     assert_eq!(borrowed.lower_bound().unwrap(), got);
-    assert_eq!(pa.singular_values().unwrap(), problem.a().singular_values().unwrap());
+    assert_eq!(
+        pa.singular_values().unwrap(),
+        problem.a().singular_values().unwrap()
+    );
     // errors
     let c = PreparedOperator::new(randn(&mut r, 5, 5).as_ref()).unwrap();
     assert!(matches!(
@@ -157,7 +157,10 @@ fn the_public_starts_are_the_defaults() {
     for k in 0..4 {
         let q = starts::haar(&problem, 3, k);
         assert!(orthogonality_error(q.as_ref()) < 1e-13);
-        assert_eq!(q.determinant().signum(), if k % 2 == 0 { 1.0 } else { -1.0 });
+        assert_eq!(
+            q.determinant().signum(),
+            if k % 2 == 0 { 1.0 } else { -1.0 }
+        );
         assert_eq!(q, starts::haar(&problem, 3, k));
     }
     assert_eq!(starts::reflection(&problem).determinant(), -1.0);
@@ -212,7 +215,10 @@ fn solver_settings_are_checked_when_built() {
         Err(DsaError::InvalidParameter { name: "memory", .. })
     ));
     let err = Dsa::builder().solver(bad.clone()).build().unwrap_err();
-    assert!(matches!(err, DsaError::InvalidParameter { name: "memory", .. }));
+    assert!(matches!(
+        err,
+        DsaError::InvalidParameter { name: "memory", .. }
+    ));
     let err = Dsa::builder()
         .solver(CayleyAdam::default().lr(0.0))
         .build()
@@ -272,8 +278,8 @@ fn an_embedding_of_ones_own_reaches_the_fit() {
     for (s, t) in ours.singular_values().iter().zip(theirs.singular_values()) {
         assert!((s - t).abs() <= 1e-10 * t.max(1.0));
     }
-    let d = dsa::operator_distance(ours.operator(), theirs.operator(), dsa::Score::Angular)
-        .unwrap();
+    let d =
+        dsa::operator_distance(ours.operator(), theirs.operator(), dsa::Score::Angular).unwrap();
     assert!(d < 1e-6, "{d}");
 }
 

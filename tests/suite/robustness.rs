@@ -13,9 +13,8 @@
 //!
 //! Cases per property: `DSA_PROPTEST_CASES` (default: a per-property count that keeps the
 //! whole file well under a minute). Heavier local run, e.g.
-//! `DSA_PROPTEST_CASES=2000 cargo test --release --test robustness`. A failing case prints its
+//! `DSA_PROPTEST_CASES=2000 cargo test --release --test main suite::robustness::`. A failing case prints its
 //! inputs; `PROPTEST_RNG_SEED=<u64>` fixes the random stream. See `docs/robustness.md`.
-
 
 use std::collections::BTreeMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -261,7 +260,9 @@ impl MatSpec {
                 let s = 10f64.powi(e);
                 Mat::from_fn(t, n, |_, _| normal(&mut rng) * s)
             }
-            Kind::Subnormal => Mat::from_fn(t, n, |_, _| normal(&mut rng) * (f64::MIN_POSITIVE / 2.0)),
+            Kind::Subnormal => {
+                Mat::from_fn(t, n, |_, _| normal(&mut rng) * (f64::MIN_POSITIVE / 2.0))
+            }
         };
         let size = t * n;
         if size > 0 {
@@ -1473,9 +1474,7 @@ impl PairSpec {
             _ if self.extra_cols > 0 => {
                 build_op(self.n, self.n, OpKind::Normal, self.seed.wrapping_add(2))
             }
-            Relation::Conjugate(flip) => {
-                conj(&haar_det(&mut rng, self.n, det_sign(flip)), &a)
-            }
+            Relation::Conjugate(flip) => conj(&haar_det(&mut rng, self.n, det_sign(flip)), &a),
             Relation::ConjugateScaled(flip, e) => {
                 let c = conj(&haar_det(&mut rng, self.n, det_sign(flip)), &a);
                 let s = 10f64.powi(e);
@@ -3062,7 +3061,7 @@ fn pipeline_is_in_range_or_errors() {
 }
 
 /// Prints the table of `docs/robustness.md` (what each bad input gets):
-/// `cargo test --test robustness print_error_table -- --ignored --nocapture`.
+/// `cargo test --test main print_error_table -- --ignored --nocapture`.
 #[test]
 #[ignore = "prints the table of docs/robustness.md"]
 fn print_error_table() {

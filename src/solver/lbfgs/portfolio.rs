@@ -166,8 +166,14 @@ impl RiemannianLbfgs {
         );
         let (forward, reversed) = self.phase2_starts(n, first, spectral_t, signed);
         let mut ws = Workspace::new(b, self.memory, pc);
-        let (run, phase2, certified) =
-            self.phase1_beside_phase2(&setup, c0.as_ref(), &mut ws, [pc, pc_a], &forward, &reversed);
+        let (run, phase2, certified) = self.phase1_beside_phase2(
+            &setup,
+            c0.as_ref(),
+            &mut ws,
+            [pc, pc_a],
+            &forward,
+            &reversed,
+        );
         let mut tally = Tally {
             outcomes: Vec::new(),
             total_iters: 0,
@@ -426,8 +432,7 @@ impl RiemannianLbfgs {
         tally: &mut Tally,
     ) -> bool {
         let best = &mut tally.best;
-        let polish_memory =
-            (POLISH_MEMORY_FACTOR * self.memory).min(super::settings::MAX_MEMORY);
+        let polish_memory = (POLISH_MEMORY_FACTOR * self.memory).min(super::settings::MAX_MEMORY);
         let left = self.max_iters.saturating_sub(best.0.iters);
         let orientation = best.0.orientation;
         let (l, r, p) = match orientation {
