@@ -8,8 +8,9 @@
 //! objective and its gradient (`dsa::solver::objective`), and the constructors of the output.
 //!
 //! ```text
-//! cargo run --release --example custom_solver            # the Markdown table
-//! cargo run --release --example custom_solver -- --csv   # the same as CSV
+//! cargo run --release --example custom_solver                 # the Markdown table
+//! cargo run --release --example custom_solver -- --csv        # the same as CSV
+//! cargo run --release --example custom_solver -- --standard   # n up to 100 (minutes)
 //! ```
 //!
 //! `docs/benchmarking-solvers.md` walks through it.
@@ -137,18 +138,24 @@ impl OrthogonalSolver for GradientDescent {
 
 fn main() -> dsa::Result<()> {
     let csv = std::env::args().any(|a| a == "--csv");
+    let standard = std::env::args().any(|a| a == "--standard");
     let default = RiemannianLbfgs::default();
     let paper = CayleyAdam::default();
     let ours = GradientDescent::default();
     let solvers: [&dyn OrthogonalSolver; 3] = [&default, &paper, &ours];
-    let suite = Suite::quick();
+    let suite = if standard {
+        Suite::standard()
+    } else {
+        Suite::quick()
+    };
     let start = std::time::Instant::now();
     let report = suite.run(&solvers)?;
     if csv {
         print!("{}", report.to_csv());
     } else {
         println!(
-            "# Solvers on the quick suite ({} cases each, {:.1?} in all)\n",
+            "# Solvers on the {} suite ({} cases each, {:.1?} in all)\n",
+            if standard { "standard" } else { "quick" },
             suite.cases()?.len(),
             start.elapsed()
         );
