@@ -26,6 +26,7 @@ mod common;
 
 mod suite {
     mod api;
+    mod bench;
     mod embedding;
     mod extension;
     mod fit;

@@ -161,7 +161,7 @@ impl Default for Dsa {
     fn default() -> Self {
         DsaBuilder::default()
             .build()
-            .expect("the default settings are valid") // ok: no user input; defaults tested in tests/api.rs
+            .expect("the default settings are valid") // ok: no user input; defaults tested in tests/suite/api.rs
     }
 }
 

@@ -3,8 +3,8 @@
 
 use super::rank::RankRule;
 use super::{DmdModel, OperatorFit};
-use crate::embedding::{Embedded, Embedding};
 use crate::data::Dataset;
+use crate::embedding::{Embedded, Embedding};
 use crate::error::{DsaError, Result};
 
 /// How the operator is regressed (spec §3.4, §3.5).

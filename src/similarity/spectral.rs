@@ -3,9 +3,9 @@
 use faer::prelude::*;
 
 use super::Similarity;
-use crate::solver::problem::check_operator;
 use crate::error::{DsaError, Result};
 use crate::linalg::{self, c64};
+use crate::solver::problem::check_operator;
 
 /// Compare spectra: eigenvalues of `A` and `B` as points in the plane, the smaller set padded
 /// with zeros to the same count `n`, cost `|lambda_i - mu_j|^2`, uniform weights `1/n`.

@@ -1,6 +1,5 @@
 //! The closed form for symmetric operators (spec §4.1 (iii)).
 
-
 use super::{starts, OrthogonalSolver, Problem, SolverOutput, Start, Termination};
 use crate::error::Result;
 

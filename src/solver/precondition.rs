@@ -309,7 +309,11 @@ impl GaussNewton {
     /// matrix for all of them); each vector gets the same bits alone or with others. Each
     /// vector is scaled by a power of two before it is rounded to single precision, so that
     /// no entry overflows or underflows.
-    pub(crate) fn apply<'v>(&self, vs: impl IntoIterator<Item = &'v mut [f64]>, scratch: &mut Scratch) {
+    pub(crate) fn apply<'v>(
+        &self,
+        vs: impl IntoIterator<Item = &'v mut [f64]>,
+        scratch: &mut Scratch,
+    ) {
         let (m, ld) = (self.m, self.ld);
         let mut vs = vs.into_iter().peekable();
         while vs.peek().is_some() {
@@ -506,7 +510,6 @@ fn full_tiles<S: Simd, const V: usize, const G: usize>(
         }
     }
 }
-
 
 /// Vectors preconditioned together by [`GaussNewton::apply`].
 const WIDTH: usize = 4;

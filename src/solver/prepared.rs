@@ -49,6 +49,9 @@ pub struct PreparedOperator {
     cache: Cache,
 }
 
+/// Eigenvalues and unit eigenvectors (the columns, in the same order).
+type Eigen = (Vec<c64>, Mat<c64>);
+
 /// The per-operator work of a comparison, each item computed on first use (an error is kept
 /// too, and returned again). Everything here depends on the operator alone. To cache another
 /// item: a field here, and an accessor on [`PreparedOperator`] that fills it with [`cached`].
@@ -59,7 +62,7 @@ struct Cache {
     sym_eigenvalues: OnceLock<Result<Vec<f64>>>,
     sym_eigen: OnceLock<Result<(Vec<f64>, Mat<f64>)>>,
     /// eigenvalues and eigenvectors of `A` and of `A^T`
-    eigen: [OnceLock<Result<(Vec<c64>, Mat<c64>)>>; 2],
+    eigen: [OnceLock<Result<Eigen>>; 2],
     /// `V^H V` for the eigenvectors `V` of `A` and of `A^T`
     eigen_gram: [OnceLock<Result<Mat<c64>>>; 2],
     gauss_newton: OnceLock<Option<GaussNewton>>,
@@ -299,7 +302,7 @@ impl PreparedOperator {
     }
 
     /// Eigenvalues and unit eigenvectors of `A` (`transposed`: of `A^T`).
-    pub(crate) fn eigen_of(&self, transposed: bool) -> Result<&(Vec<c64>, Mat<c64>)> {
+    pub(crate) fn eigen_of(&self, transposed: bool) -> Result<&Eigen> {
         cached(&self.cache.eigen[usize::from(transposed)], || {
             if transposed {
                 linalg::eigen(self.matrix.transpose())

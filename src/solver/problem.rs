@@ -46,11 +46,11 @@ pub struct Problem<'a> {
     bound: OnceLock<Result<LowerBound>>,
 }
 
-/// An operator of a problem, borrowed or owned.
+/// An operator of a problem, borrowed or owned (boxed: the cache is large).
 #[derive(Debug)]
 enum Operand<'a> {
     Borrowed(&'a PreparedOperator),
-    Owned(PreparedOperator),
+    Owned(Box<PreparedOperator>),
 }
 
 impl std::ops::Deref for Operand<'_> {
@@ -217,7 +217,7 @@ impl Problem<'static> {
     /// # Ok(()) }
     /// ```
     pub fn from_prepared(a: PreparedOperator, b: PreparedOperator) -> Result<Self> {
-        Self::with(Operand::Owned(a), Operand::Owned(b))
+        Self::with(Operand::Owned(Box::new(a)), Operand::Owned(Box::new(b)))
     }
 }
 

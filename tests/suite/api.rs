@@ -1,7 +1,6 @@
 //! The public face of the crate (issue 4): `dsa::distance`, `Dsa` and its builder, pairwise /
 //! bipartite / one-to-many, per-dataset hyperparameters, threads, progress and cancellation.
 
-
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,5 @@
 //! Properties of the DMD fit (spec §3, issue 2 "What must hold").
 
-
 use crate::common::*;
 use dsa::{c64, Dataset, Dmd, DmdModel, DsaError, Embedding, OperatorFit, RankRule, ToDataset};
 use faer::stats::prelude::StdRng;

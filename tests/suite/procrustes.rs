@@ -4,7 +4,7 @@
 //! against multi-start, the spectral score against brute force, different sizes, parity with
 //! the reference's own operators and scores, determinism and honest solver reports.
 //!
-//! Run with `cargo test --test procrustes -- --nocapture` to see the numbers; the slow
+//! Run with `cargo test --test main suite::procrustes:: -- --nocapture` to see the numbers; the slow
 //! Cayley+Adam acceptance cases are `#[ignore]`d (`-- --ignored` runs them; the bench
 //! `solvers` times them too).
 

@@ -13,7 +13,7 @@
 //!
 //! Cases per property: `DSA_PROPTEST_CASES` (default: a per-property count that keeps the
 //! whole file well under a minute). Heavier local run, e.g.
-//! `DSA_PROPTEST_CASES=2000 cargo test --release --test robustness`. A failing case prints its
+//! `DSA_PROPTEST_CASES=2000 cargo test --release --test main suite::robustness::`. A failing case prints its
 //! inputs; `PROPTEST_RNG_SEED=<u64>` fixes the random stream. See `docs/robustness.md`.
 
 use std::collections::BTreeMap;
@@ -3070,7 +3070,7 @@ fn pipeline_is_in_range_or_errors() {
 }
 
 /// Prints the table of `docs/robustness.md` (what each bad input gets):
-/// `cargo test --test robustness print_error_table -- --ignored --nocapture`.
+/// `cargo test --test main print_error_table -- --ignored --nocapture`.
 #[test]
 #[ignore = "prints the table of docs/robustness.md"]
 fn print_error_table() {
