@@ -4,6 +4,7 @@
 #![allow(clippy::neg_cmp_op_on_partial_ord)]
 
 mod assignment;
+pub mod bench;
 pub mod compare;
 pub mod data;
 pub mod embedding;
@@ -30,8 +31,8 @@ pub use similarity::{
     SpectralComparison, SpectralDistance,
 };
 pub use solver::{
-    CayleyAdam, OrthogonalSolver, Preconditioner, PreparedOperator, RiemannianLbfgs, SolverOutput,
-    SolverReport, Start, StartOutcome, SymmetricClosedForm, Termination,
+    CayleyAdam, OrthogonalSolver, Preconditioner, PreparedOperator, Problem, RiemannianLbfgs,
+    SolverOutput, SolverReport, Start, StartOutcome, SymmetricClosedForm, Termination,
 };
 
 /// The README's examples, compiled and run as doc tests.

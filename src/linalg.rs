@@ -423,3 +423,115 @@ pub(crate) fn polar(a: MatRef<'_, f64>) -> Result<Mat<f64>> {
 pub(crate) fn sort_complex(v: &mut [c64]) {
     v.sort_by(|a, b| a.re.total_cmp(&b.re).then(a.im.total_cmp(&b.im)));
 }
+
+/// The inverse of the symmetric positive definite matrix whose lower triangle is `l` (the lower
+/// triangle of the result is filled), with its largest entry in absolute value; `None` if a
+/// pivot is not positive or an entry is not finite.
+pub(crate) fn invert_spd<T: faer::traits::RealField + Copy + Into<f64>>(
+    mut l: Mat<T>,
+) -> Option<(Mat<T>, f64)> {
+    use faer::dyn_stack::StackReq;
+    use faer::linalg::cholesky::llt;
+    let m = l.nrows();
+    let mut mem = MemBuffer::new(StackReq::any_of(&[
+        llt::factor::cholesky_in_place_scratch::<T>(m, SEQ, default()),
+        llt::inverse::inverse_scratch::<T>(m, SEQ),
+    ]));
+    let stack = MemStack::new(&mut mem);
+    llt::factor::cholesky_in_place(l.as_mut(), default(), SEQ, stack, default()).ok()?;
+    if (0..m).any(|j| {
+        let d: f64 = l[(j, j)].into();
+        !(d > 0.0 && d.is_finite())
+    }) {
+        return None;
+    }
+    let mut inv = Mat::<T>::zeros(m, m);
+    llt::inverse::inverse(inv.as_mut(), l.as_ref(), SEQ, stack);
+    let mut biggest = 0.0f64;
+    for j in 0..m {
+        for i in j..m {
+            let x: f64 = inv[(i, j)].into();
+            biggest = biggest.max(x.abs());
+        }
+    }
+    (biggest.is_finite() && biggest > 0.0).then_some((inv, biggest))
+}
+
+/// Sign of the determinant of an (orthogonal) matrix, from an LU factorization.
+pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
+    let n = q.nrows();
+    if n == 0 {
+        return 1.0;
+    }
+    let mut lu = q.to_owned();
+    let mut perm = vec![0usize; n];
+    let mut perm_inv = vec![0usize; n];
+    let mut mem = MemBuffer::new(
+        faer::linalg::lu::partial_pivoting::factor::lu_in_place_scratch::<usize, f64>(
+            n,
+            n,
+            SEQ,
+            default(),
+        ),
+    );
+    let (info, _) = faer::linalg::lu::partial_pivoting::factor::lu_in_place(
+        lu.as_mut(),
+        &mut perm,
+        &mut perm_inv,
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    );
+    let mut s = if info.transposition_count % 2 == 0 {
+        1.0
+    } else {
+        -1.0
+    };
+    for i in 0..n {
+        if lu[(i, i)] < 0.0 {
+            s = -s;
+        }
+    }
+    s
+}
+
+/// Solve `a x = b` for complex square `a` (partial-pivoting LU). `None` if singular.
+pub(crate) fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Mat<c64>> {
+    use faer::linalg::lu::partial_pivoting::{factor, solve};
+    let n = a.nrows();
+    let mut lu = a.to_owned();
+    let mut perm = vec![0usize; n];
+    let mut perm_inv = vec![0usize; n];
+    let mut mem = MemBuffer::new(
+        factor::lu_in_place_scratch::<usize, c64>(n, n, SEQ, default()).or(
+            solve::solve_in_place_scratch::<usize, c64>(n, b.ncols(), SEQ),
+        ),
+    );
+    let (_, p) = factor::lu_in_place(
+        lu.as_mut(),
+        &mut perm,
+        &mut perm_inv,
+        SEQ,
+        MemStack::new(&mut mem),
+        default(),
+    );
+    let amax = (0..n).map(|i| lu[(i, i)].norm()).fold(0.0f64, f64::max);
+    if (0..n).any(|i| lu[(i, i)].norm() <= 1e-13 * amax) || amax == 0.0 {
+        return None;
+    }
+    let mut x = b.to_owned();
+    solve::solve_in_place(
+        lu.as_ref(),
+        lu.as_ref(),
+        p,
+        x.as_mut(),
+        SEQ,
+        MemStack::new(&mut mem),
+    );
+    if (0..n).all(|j| (0..x.nrows()).all(|i| x[(i, j)].re.is_finite() && x[(i, j)].im.is_finite()))
+    {
+        Some(x)
+    } else {
+        None
+    }
+}

@@ -702,7 +702,8 @@ impl DsaBuilder {
     /// `delay_interval` or `steps_ahead` of 0; `rank` of 0; a negative or non-finite
     /// `rank_thresh` or `lambda`; an `explained_variance` outside `(0, 1]`; more than one rank
     /// rule (`rank`); an empty per-dataset list; `threads(0)` or a pool that cannot be built
-    /// (`threads`); `seed` together with a custom solver (`seed`).
+    /// (`threads`); `seed` together with a custom solver (`seed`); the solver's own invalid
+    /// settings ([`OrthogonalSolver::check`], named by the solver's setter).
     ///
     /// # Example
     /// ```
@@ -723,6 +724,8 @@ impl DsaBuilder {
             (Some(s), None) => s,
             (None, seed) => Arc::new(RiemannianLbfgs::default().seed(seed.unwrap_or(0))),
         };
+        // once here rather than at every pair
+        solver.check()?;
         let pool = match self.threads {
             None => None,
             Some(0) => {

@@ -20,13 +20,16 @@
 
 mod builder;
 mod per_dataset;
+mod report;
+mod schedule;
+mod score;
+mod triangle;
 
 pub use builder::DsaBuilder;
 pub use per_dataset::PerDataset;
+pub use report::{DsaComparison, DsaReport, Progress};
 
 use std::fmt;
-use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use faer::{Mat, MatRef};
@@ -38,10 +41,8 @@ use per_dataset::Layout;
 use crate::data::{Dataset, ToDataset};
 use crate::error::{DsaError, Result};
 use crate::operator::{DmdModel, DmdValidParams, OperatorFit};
-use crate::similarity::{
-    Comparison, Procrustes, Score, Similarity, SizeMismatch, SpectralComparison, SpectralDistance,
-};
-use crate::solver::{OrthogonalSolver, PreparedOperator};
+use crate::similarity::{Score, SizeMismatch};
+use crate::solver::OrthogonalSolver;
 
 /// The default number of delays (before the cap for short trials): see [`Dsa`].
 ///
@@ -105,112 +106,6 @@ where
     Dsa::default().distance(x, y)
 }
 
-/// Progress of a many-pair call, passed to the callback of [`DsaBuilder::progress`].
-///
-/// # Example
-/// ```
-/// use std::ops::ControlFlow;
-/// # fn main() -> dsa::Result<()> {
-/// let x = faer::Mat::from_fn(200, 2, |t, j| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract());
-/// let dsa = dsa::Dsa::builder()
-///     .n_delays(2)
-///     .progress(|p: dsa::Progress| {
-///         eprintln!("{}/{} pairs (last: {:?})", p.done, p.total, p.pair);
-///         ControlFlow::Continue(())
-///     })
-///     .build()?;
-/// dsa.one_to_many(&x, &[&x, &x])?;
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Progress {
-    /// Pairs finished, counting this one (1 ..= total).
-    pub done: usize,
-    /// Pairs in the call.
-    pub total: usize,
-    /// The pair just finished, as (row, column) of the output (`(0, k)` for
-    /// [`Dsa::one_to_many`] and for [`Dsa::compare`]).
-    pub pair: (usize, usize),
-}
-
-/// The details of one comparison: Procrustes over vector fields, or the spectral score.
-#[derive(Debug, Clone, PartialEq)]
-pub enum DsaComparison {
-    /// Angular or Euclidean score: the Procrustes comparison (orthogonal `C`, lower bounds,
-    /// solver report).
-    Procrustes(Comparison),
-    /// Wasserstein score, or a pair of different sizes under [`SizeMismatch::Spectral`].
-    Spectral(SpectralComparison),
-}
-
-impl DsaComparison {
-    /// The Procrustes comparison, if this was one.
-    ///
-    /// # Example
-    /// ```
-    /// # fn main() -> dsa::Result<()> {
-    /// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * (0.15 + 0.1 * j as f64)).sin());
-    /// let report = dsa::Dsa::builder().n_delays(3).rank(6).build()?.compare(&x, &x)?;
-    /// let procrustes = report.comparison.procrustes().expect("angular score");
-    /// assert!(procrustes.report.converged);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn procrustes(&self) -> Option<&Comparison> {
-        match self {
-            DsaComparison::Procrustes(c) => Some(c),
-            DsaComparison::Spectral(_) => None,
-        }
-    }
-
-    /// The spectral comparison, if this was one.
-    ///
-    /// # Example
-    /// ```
-    /// # fn main() -> dsa::Result<()> {
-    /// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * (0.15 + 0.1 * j as f64)).sin());
-    /// let dsa = dsa::Dsa::builder().n_delays(3).score(dsa::Score::Wasserstein).build()?;
-    /// let spectral = dsa.compare(&x, &x)?.comparison.spectral().cloned().expect("wasserstein");
-    /// assert!(spectral.w2 < 1e-8);
-    /// # Ok(()) }
-    /// ```
-    #[must_use]
-    pub fn spectral(&self) -> Option<&SpectralComparison> {
-        match self {
-            DsaComparison::Spectral(s) => Some(s),
-            DsaComparison::Procrustes(_) => None,
-        }
-    }
-}
-
-/// Everything [`Dsa::compare`] computed for one pair.
-///
-/// # Example
-/// ```
-/// # fn main() -> dsa::Result<()> {
-/// let x = faer::Mat::from_fn(300, 3, |t, j| (((t * 7 + j * 13) as f64).sin() * 43758.5453).fract());
-/// let report = dsa::Dsa::builder().n_delays(3).build()?.compare(&x, &x)?;
-/// assert_eq!(report.model_x.operator().nrows(), 9);
-/// assert_eq!(report.score, dsa::Score::Angular);
-/// assert!(report.value < 1e-8);
-/// # Ok(()) }
-/// ```
-#[derive(Debug, Clone)]
-pub struct DsaReport {
-    /// The model fitted to `x`.
-    pub model_x: DmdModel,
-    /// The model fitted to `y`.
-    pub model_y: DmdModel,
-    /// The comparison of the two operators.
-    pub comparison: DsaComparison,
-    /// The score `value` is: the requested one, or [`Score::Wasserstein`] when the pair fell
-    /// back to the spectral score ([`SizeMismatch::Spectral`]).
-    pub score: Score,
-    /// The distance (what [`Dsa::distance`] returns).
-    pub value: f64,
-}
-
 /// Dynamical Similarity Analysis with fixed settings: fit each dataset's operator, compare
 /// operators, for one pair or many.
 ///
@@ -266,15 +161,8 @@ impl Default for Dsa {
     fn default() -> Self {
         DsaBuilder::default()
             .build()
-            .expect("the default settings are valid") // ok: no user input; defaults tested in tests/api.rs
+            .expect("the default settings are valid") // ok: no user input; defaults tested in tests/suite/api.rs
     }
-}
-
-/// The outcome of one pair, before it is stored.
-struct Scored {
-    comparison: DsaComparison,
-    score: Score,
-    value: f64,
 }
 
 /// How a many-dataset call names dataset `k` of its list in errors (`None`: a single dataset).
@@ -284,11 +172,6 @@ type Names<'a> = &'a (dyn Fn(usize) -> Option<String> + Sync);
 fn list_name(k: usize) -> Option<String> {
     Some(format!("dataset {k}"))
 }
-
-/// Memory for the Gauss–Newton preconditioners that [`Dsa::pairwise`], [`Dsa::bipartite`] and
-/// [`Dsa::one_to_many`] keep between pairs (all operators of a call together) (about `n^4` bytes each at size `n`: 0.76 MB at `n = 30`); beyond it, each
-/// pair forms its own.
-const PRECONDITIONER_CACHE_BYTES: usize = 1 << 30;
 
 impl Dsa {
     /// Start a [`DsaBuilder`] with the defaults.
@@ -524,7 +407,14 @@ impl Dsa {
                     what: format!("expected two fitted models, got {}", m.len()),
                 })?;
         self.check_sizes(&[(0, 0)], &[model_x.operator()], &[model_y.operator()])?;
-        let scored = self.install(|| self.score_pair(model_x.operator(), model_y.operator()))?;
+        let scored = self.install(|| {
+            self.score_pair(
+                &self.procrustes(),
+                model_x.operator(),
+                model_y.operator(),
+                None,
+            )
+        })?;
         if let Some(cb) = &self.progress {
             if cb(Progress {
                 done: 1,
@@ -654,6 +544,7 @@ impl Dsa {
             out[(i, j)] = v;
             out[(j, i)] = v;
         }
+        self.repair_pairwise(ops, &mut out)?;
         Ok(out)
     }
 
@@ -686,6 +577,7 @@ impl Dsa {
         for (&(i, j), v) in pairs.iter().zip(values) {
             out[(i, j)] = v;
         }
+        self.repair_bipartite(a, b, &mut out)?;
         Ok(out)
     }
 
@@ -723,176 +615,6 @@ impl Dsa {
         let models = self.fit_layout(Layout::two_sided(m, k), &refs, &names)?;
         let ops: Vec<MatRef<'_, f64>> = models.iter().map(DmdModel::operator).collect();
         self.bipartite_operators(&ops[..m], &ops[m..])
-    }
-
-    /// Whether the pair is compared by Procrustes (as opposed to the spectral score).
-    fn uses_procrustes(&self, n_a: usize, n_b: usize) -> bool {
-        match self.score {
-            Score::Wasserstein => false,
-            Score::Angular | Score::Euclidean => {
-                n_a == n_b || self.size_mismatch != SizeMismatch::Spectral
-            }
-        }
-    }
-
-    /// Size errors are found before any comparison runs, in pair order, so that the error
-    /// does not depend on scheduling.
-    fn check_sizes(
-        &self,
-        pairs: &[(usize, usize)],
-        a: &[MatRef<'_, f64>],
-        b: &[MatRef<'_, f64>],
-    ) -> Result<()> {
-        if self.score == Score::Wasserstein || self.size_mismatch != SizeMismatch::Error {
-            return Ok(());
-        }
-        for &(i, j) in pairs {
-            let (na, nb) = (a[i].nrows(), b[j].nrows());
-            if na != nb {
-                return Err(DsaError::SizeMismatch { a: na, b: nb });
-            }
-        }
-        Ok(())
-    }
-
-    /// Compare two operators with this `Dsa`'s score, solver and size policy.
-    fn score_pair(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Scored> {
-        if self.uses_procrustes(a.nrows(), b.nrows()) {
-            let cmp = self.procrustes().compare(a, b)?;
-            let value = self.procrustes_value(&cmp);
-            Ok(Scored {
-                comparison: DsaComparison::Procrustes(cmp),
-                score: self.score,
-                value,
-            })
-        } else {
-            let s = SpectralDistance.compare(a, b)?;
-            let value = s.w2_squared;
-            Ok(Scored {
-                comparison: DsaComparison::Spectral(s),
-                score: Score::Wasserstein,
-                value,
-            })
-        }
-    }
-
-    /// The Procrustes comparison of this `Dsa`: its solver, and zero-padding if asked for
-    /// (sizes that differ are otherwise an error; `SizeMismatch::Spectral` is handled before).
-    fn procrustes(&self) -> Procrustes {
-        let policy = match self.size_mismatch {
-            SizeMismatch::ZeroPad => SizeMismatch::ZeroPad,
-            _ => SizeMismatch::Error,
-        };
-        Procrustes::with_shared_solver(Arc::clone(&self.solver)).size_mismatch(policy)
-    }
-
-    /// The Procrustes score this `Dsa` reports.
-    fn procrustes_value(&self, cmp: &crate::similarity::Comparison) -> f64 {
-        if self.score == Score::Euclidean {
-            cmp.euclidean
-        } else {
-            cmp.angular
-        }
-    }
-
-    /// Every operator of `ops` prepared for Procrustes comparisons (`None` for the spectral
-    /// score, or where preparing fails: that pair then takes the unprepared path, which
-    /// reports the error); `cache`: keep their Gauss–Newton preconditioners.
-    fn prepare_all(&self, ops: &[MatRef<'_, f64>], cache: bool) -> Vec<Option<PreparedOperator>> {
-        if self.score == Score::Wasserstein {
-            return ops.iter().map(|_| None).collect();
-        }
-        ops.par_iter()
-            .map(|a| {
-                PreparedOperator::new(*a)
-                    .ok()
-                    .map(|p| p.cache_preconditioner(cache))
-            })
-            .collect()
-    }
-
-    /// Whether the preconditioners of all of `ops` fit in [`PRECONDITIONER_CACHE_BYTES`].
-    fn fits_cache<'a>(ops: impl Iterator<Item = &'a MatRef<'a, f64>>) -> bool {
-        let bytes = ops.fold(0usize, |acc, a| {
-            let m = a.nrows().saturating_mul(a.nrows().saturating_sub(1)) / 2;
-            acc.saturating_add(m.saturating_mul(m).saturating_mul(4))
-        });
-        bytes <= PRECONDITIONER_CACHE_BYTES
-    }
-
-    /// Compare `a[i]` with `b[j]` for every `(i, j)` of `pairs`, in parallel, results in order.
-    /// `shared`: `a` and `b` are the same list (pairwise), prepared once.
-    fn run_pairs(
-        &self,
-        pairs: &[(usize, usize)],
-        a: &[MatRef<'_, f64>],
-        b: &[MatRef<'_, f64>],
-        shared: bool,
-    ) -> Result<Vec<f64>> {
-        self.check_sizes(pairs, a, b)?;
-        // one budget for the preconditioners of both lists
-        let cache = if shared {
-            Self::fits_cache(a.iter())
-        } else {
-            Self::fits_cache(a.iter().chain(b.iter()))
-        };
-        let (prepared_a, prepared_b) = self.install(|| {
-            let pa = self.prepare_all(a, cache);
-            let pb = if shared {
-                Vec::new()
-            } else {
-                self.prepare_all(b, cache)
-            };
-            (pa, pb)
-        });
-        let prepared_b = if shared { &prepared_a } else { &prepared_b };
-        let procrustes = self.procrustes();
-        let score = |i: usize, j: usize| -> Result<f64> {
-            match (&prepared_a[i], &prepared_b[j]) {
-                (Some(x), Some(y)) if self.uses_procrustes(x.size(), y.size()) => procrustes
-                    .compare_prepared(x, y)
-                    .map(|cmp| self.procrustes_value(&cmp)),
-                _ => self.score_pair(a[i], b[j]).map(|s| s.value),
-            }
-        };
-        let total = pairs.len();
-        let done = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let cancelled_at = AtomicUsize::new(usize::MAX);
-        let results: Vec<Option<Result<f64>>> = self.install(|| {
-            pairs
-                .par_iter()
-                .map(|&(i, j)| {
-                    if stop.load(Ordering::Acquire) {
-                        return None;
-                    }
-                    let r = score(i, j);
-                    let k = done.fetch_add(1, Ordering::AcqRel) + 1;
-                    if let Some(cb) = &self.progress {
-                        if !stop.load(Ordering::Acquire)
-                            && cb(Progress {
-                                done: k,
-                                total,
-                                pair: (i, j),
-                            }) == ControlFlow::Break(())
-                        {
-                            cancelled_at.fetch_min(k, Ordering::AcqRel);
-                            stop.store(true, Ordering::Release);
-                        }
-                    }
-                    Some(r)
-                })
-                .collect()
-        });
-        let at = cancelled_at.load(Ordering::Acquire);
-        if at != usize::MAX {
-            return Err(DsaError::Cancelled { done: at, total });
-        }
-        results
-            .into_iter()
-            // a pair is skipped only after a cancellation, which returned above
-            .map(|r| r.unwrap_or(Err(DsaError::Cancelled { done: total, total })))
-            .collect()
     }
 }
 

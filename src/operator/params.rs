@@ -4,6 +4,7 @@
 use super::rank::RankRule;
 use super::{DmdModel, OperatorFit};
 use crate::data::Dataset;
+use crate::embedding::{Embedded, Embedding};
 use crate::error::{DsaError, Result};
 
 /// How the operator is regressed (spec §3.4, §3.5).
@@ -251,6 +252,88 @@ impl DmdValidParams {
     #[must_use]
     pub fn regression(&self) -> Regression {
         self.regression
+    }
+}
+
+impl DmdValidParams {
+    /// Fit on the rows of any [`Embedding`] of `data` (the crate's own fit uses a
+    /// [`crate::DelayEmbedding`] of `n_delays` and `delay_interval`, which are then not used):
+    /// the SVD, the rank rule and the regression as for a delay embedding. The model records
+    /// the embedding's channels, delays and interval ([`Embedded::new`]: its columns, one delay);
+    /// [`DmdModel::predict`] re-embeds with a delay embedding of those, so for an embedding of
+    /// another kind, forecast from [`DmdModel::operator`] yourself.
+    ///
+    /// # Errors
+    /// The embedding's errors, and those of a fit ([`crate::DsaError::TrialTooShort`] for a
+    /// trial with at most `steps_ahead` rows, [`crate::DsaError::Degenerate`] for numerically
+    /// zero rows).
+    ///
+    /// # Example
+    /// A custom embedding reaching the fit (another is on [`Embedded::new`]): every other time
+    /// point of a delay embedding.
+    /// ```
+    /// use dsa::{Dataset, DelayEmbedding, Dmd, Embedded, Embedding};
+    ///
+    /// struct EveryOther(DelayEmbedding);
+    ///
+    /// impl Embedding for EveryOther {
+    ///     fn embed(&self, data: &Dataset) -> dsa::Result<Embedded> {
+    ///         let full = self.0.embed(data)?;
+    ///         let keep: Vec<usize> = full.trial_rows().iter().map(|&r| r.div_ceil(2)).collect();
+    ///         let (mut rows, mut start) = (Vec::new(), 0);
+    ///         for &r in full.trial_rows() {
+    ///             rows.extend((start..start + r).step_by(2));
+    ///             start += r;
+    ///         }
+    ///         let h = full.matrix();
+    ///         let thin = faer::Mat::from_fn(rows.len(), h.ncols(), |i, j| h[(rows[i], j)]);
+    ///         Embedded::new(thin, keep)
+    ///     }
+    /// }
+    ///
+    /// # fn main() -> dsa::Result<()> {
+    /// let x = faer::Mat::from_fn(400, 2, |t, j| ((t as f64) * 0.05 + j as f64).sin());
+    /// let data = Dataset::from_trajectory(x.as_ref())?;
+    /// let params = Dmd::params().rank(2).check()?;
+    /// let model = params.fit_with(&EveryOther(DelayEmbedding::new(3, 1)?), &data)?;
+    /// let every = params.fit_with(&DelayEmbedding::new(3, 1)?, &data)?;
+    /// // one step of the thinned fit is two of the full one: its eigenvalues are the squares
+    /// for (l, m) in model.eigenvalues().iter().zip(every.eigenvalues()) {
+    ///     assert!((l - m * m).norm() < 1e-8);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn fit_with<E: Embedding + ?Sized>(
+        &self,
+        embedding: &E,
+        data: &Dataset,
+    ) -> Result<DmdModel> {
+        self.fit_embedded(&embedding.embed(data)?)
+    }
+
+    /// Fit on embedded rows computed already (see [`DmdValidParams::fit_with`]).
+    ///
+    /// # Errors
+    /// As [`DmdValidParams::fit_with`].
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::{Dataset, DelayEmbedding, Dmd, Embedding};
+    /// # fn main() -> dsa::Result<()> {
+    /// let x = faer::Mat::from_fn(200, 2, |t, j| ((t as f64) * 0.1 + j as f64).sin());
+    /// let data = Dataset::from_trajectory(x.as_ref())?;
+    /// let params = Dmd::params().n_delays(4).rank(4).check()?;
+    /// let emb = DelayEmbedding::new(4, 1)?.embed(&data)?;
+    /// let a = params.fit_embedded(&emb)?;
+    /// let b = dsa::OperatorFit::fit(&params, &data)?;
+    /// assert_eq!(a.operator(), b.operator());
+    /// # Ok(()) }
+    /// ```
+    pub fn fit_embedded(&self, embedded: &Embedded) -> Result<DmdModel> {
+        let mut params = self.clone();
+        params.n_delays = embedded.n_delays();
+        params.delay_interval = embedded.delay_interval();
+        super::dmd::fit_embedded(&params, embedded)
     }
 }
 

@@ -8,10 +8,9 @@
 //!   with certified lower bounds.
 //! * [`SpectralDistance`]: the Wasserstein distance between spectra.
 
-pub(crate) mod bounds;
 mod spectral;
 
-pub use bounds::LowerBound;
+pub use crate::solver::LowerBound;
 pub use spectral::{SpectralComparison, SpectralDistance};
 
 use std::sync::Arc;
@@ -19,7 +18,10 @@ use std::sync::Arc;
 use faer::prelude::*;
 
 use crate::error::{DsaError, Result};
-use crate::solver::{OrthogonalSolver, PreparedOperator, RiemannianLbfgs, SolverReport};
+use crate::solver::problem::check_operator;
+use crate::solver::{
+    OrthogonalSolver, PreparedOperator, Problem, RiemannianLbfgs, SolverOutput, SolverReport,
+};
 
 /// Compare two operators.
 ///
@@ -45,6 +47,7 @@ pub trait Similarity {
 
 /// Which number a comparison reports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
 pub enum Score {
     /// Angular Procrustes distance in `[0, pi]` (the paper's metric; the default).
     #[default]
@@ -57,6 +60,7 @@ pub enum Score {
 
 /// What to do when two operators have different sizes (spec §4.3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
 pub enum SizeMismatch {
     /// Return [`DsaError::SizeMismatch`] (the default).
     #[default]
@@ -84,14 +88,14 @@ pub enum SizeMismatch {
 pub struct Procrustes {
     solver: Arc<dyn OrthogonalSolver>,
     sizes: SizeMismatch,
+    /// the solver's settings, checked once when this was built ([`OrthogonalSolver::check`]):
+    /// an error is returned by every comparison
+    solver_check: Result<()>,
 }
 
 impl Default for Procrustes {
     fn default() -> Self {
-        Self {
-            solver: Arc::new(RiemannianLbfgs::default()),
-            sizes: SizeMismatch::Error,
-        }
+        Self::with_shared_solver(Arc::new(RiemannianLbfgs::default()))
     }
 }
 
@@ -102,21 +106,30 @@ impl Procrustes {
         Self::default()
     }
 
-    /// With a given solver.
+    /// With a given solver. Its settings are checked here, once ([`OrthogonalSolver::check`]);
+    /// invalid ones make every comparison return that error.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::{CayleyAdam, Procrustes, Similarity};
+    /// let bad = Procrustes::with_solver(CayleyAdam::default().lr(-1.0));
+    /// let a = faer::mat![[1.0, 0.0], [0.0, 2.0]];
+    /// let err = bad.compare(a.as_ref(), a.as_ref()).unwrap_err();
+    /// assert!(matches!(err, dsa::DsaError::InvalidParameter { name: "lr", .. }));
+    /// ```
     #[must_use]
     pub fn with_solver<S: OrthogonalSolver + 'static>(solver: S) -> Self {
-        Self {
-            solver: Arc::new(solver),
-            sizes: SizeMismatch::Error,
-        }
+        Self::with_shared_solver(Arc::new(solver))
     }
 
-    /// With a shared solver.
+    /// With a shared solver (its settings checked once, as for [`Procrustes::with_solver`]).
     #[must_use]
     pub fn with_shared_solver(solver: Arc<dyn OrthogonalSolver>) -> Self {
+        let solver_check = solver.check();
         Self {
             solver,
             sizes: SizeMismatch::Error,
+            solver_check,
         }
     }
 
@@ -138,6 +151,7 @@ impl Procrustes {
 
 /// The result of a Procrustes comparison.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct Comparison {
     /// `2 asin(euclidean / 2)`, in `[0, pi]`.
     pub angular: f64,
@@ -172,61 +186,6 @@ impl Comparison {
     }
 }
 
-/// Validate an operator: square, finite.
-pub(crate) fn check_operator(a: MatRef<'_, f64>, name: &str) -> Result<()> {
-    if a.nrows() != a.ncols() {
-        return Err(DsaError::ShapeMismatch {
-            what: format!(
-                "operator {name} must be square, got {} x {}",
-                a.nrows(),
-                a.ncols()
-            ),
-        });
-    }
-    if a.nrows() == 0 {
-        return Err(DsaError::ShapeMismatch {
-            what: format!(
-                "operator {name} is 0 x 0; an operator must be at least 1 x 1 (fit with rank >= 1)"
-            ),
-        });
-    }
-    check_operator_entries(a, name)
-}
-
-/// Validate an operator's entries: finite.
-pub(crate) fn check_operator_entries(a: MatRef<'_, f64>, name: &str) -> Result<()> {
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            let v = a[(i, j)];
-            if !v.is_finite() {
-                return Err(DsaError::NonFinite {
-                    input: format!("operator {name}"),
-                    location: format!("entry ({i}, {j})"),
-                    value: v,
-                });
-            }
-        }
-    }
-    Ok(())
-}
-
-/// `(a / ||a||_F, ||a||_F)`, overflow-safe; error for a zero operator.
-pub(crate) fn normalize(a: MatRef<'_, f64>, name: &str) -> Result<(Mat<f64>, f64)> {
-    let m = a.norm_max();
-    if m == 0.0 {
-        return Err(DsaError::Degenerate {
-            what: format!("operator {name} is zero; a zero operator has no direction to compare (Procrustes needs ||{name}||_F > 0)"),
-        });
-    }
-    let scaled = Mat::from_fn(a.nrows(), a.ncols(), |i, j| a[(i, j)] / m);
-    let nrm = scaled.norm_l2();
-    // ||a|| = m ||a / m||
-    Ok((
-        Mat::from_fn(a.nrows(), a.ncols(), |i, j| scaled[(i, j)] / nrm),
-        m * nrm,
-    ))
-}
-
 fn pad(a: MatRef<'_, f64>, n: usize) -> Mat<f64> {
     let k = a.nrows();
     Mat::from_fn(n, n, |i, j| if i < k && j < k { a[(i, j)] } else { 0.0 })
@@ -236,6 +195,7 @@ impl Similarity for Procrustes {
     type Output = Comparison;
 
     fn compare(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<Comparison> {
+        self.solver_check.clone()?;
         // shape and finiteness of both before either is found degenerate
         check_operator(a, "A")?;
         check_operator(b, "B")?;
@@ -268,13 +228,16 @@ impl Procrustes {
         a: &PreparedOperator,
         b: &PreparedOperator,
     ) -> Result<Comparison> {
+        self.solver_check.clone()?;
         if a.size() != b.size() {
             return match self.sizes {
                 SizeMismatch::ZeroPad => {
                     let n = a.size().max(b.size());
-                    let pa = PreparedOperator::as_given(pad(a.matrix(), n).as_ref());
-                    let pb = PreparedOperator::as_given(pad(b.matrix(), n).as_ref());
-                    let mut out = self.compare_normalized(&pa, &pb)?;
+                    let problem = Problem::from_prepared(
+                        PreparedOperator::as_given(pad(a.matrix(), n).as_ref()),
+                        PreparedOperator::as_given(pad(b.matrix(), n).as_ref()),
+                    )?;
+                    let mut out = self.compare_problem(&problem)?;
                     out.padded = true;
                     Ok(out)
                 }
@@ -284,13 +247,53 @@ impl Procrustes {
                 }),
             };
         }
-        self.compare_normalized(a, b)
+        self.compare_problem(&Problem::new(a, b)?)
     }
 
-    /// Compare operators of the same size, already normalized.
-    fn compare_normalized(&self, a: &PreparedOperator, b: &PreparedOperator) -> Result<Comparison> {
-        let out = self.solver.solve_prepared(a, b)?;
-        let lower_bound = bounds::lower_bound_prepared(a, b)?;
+    /// A local descent from `c0` on two prepared operators of the same size (for a start known
+    /// to be good, such as a composition of two alignments: [`crate::Dsa`] repairs the
+    /// triangle inequalities of its matrices this way). `Ok(None)` when the solver has no
+    /// warm start ([`OrthogonalSolver::refine`]).
+    ///
+    /// # Errors
+    /// [`DsaError::SizeMismatch`] for operators of different sizes, a start that is not
+    /// `n x n`, and the solver's errors.
+    ///
+    /// # Example
+    /// ```
+    /// use dsa::{PreparedOperator, Procrustes};
+    /// # fn main() -> dsa::Result<()> {
+    /// let a = PreparedOperator::new(faer::mat![[0.9, 0.2], [-0.2, 0.9]].as_ref())?;
+    /// let b = PreparedOperator::new(faer::mat![[0.9, -0.2], [0.2, 0.9]].as_ref())?;
+    /// let swap = faer::mat![[0.0, 1.0], [1.0, 0.0]];
+    /// let cmp = Procrustes::default().refine_prepared(&a, &b, swap.as_ref())?.expect("warm start");
+    /// assert!(cmp.angular < 1e-8);
+    /// # Ok(()) }
+    /// ```
+    pub fn refine_prepared(
+        &self,
+        a: &PreparedOperator,
+        b: &PreparedOperator,
+        c0: MatRef<'_, f64>,
+    ) -> Result<Option<Comparison>> {
+        self.solver_check.clone()?;
+        let problem = Problem::new(a, b)?;
+        match self.solver.refine(&problem, c0)? {
+            Some(out) => self.comparison(&problem, out).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Compare the operators of a problem (normalized): the solver's answer, the distances, and
+    /// the certified bound, computed once per problem.
+    fn compare_problem(&self, problem: &Problem<'_>) -> Result<Comparison> {
+        let out = self.solver.solve_problem(problem)?;
+        self.comparison(problem, out)
+    }
+
+    /// The comparison a solver's answer on `problem` gives.
+    fn comparison(&self, problem: &Problem<'_>, out: SolverOutput) -> Result<Comparison> {
+        let lower_bound = problem.lower_bound()?;
         // ||Ah - C Bh C^T|| <= ||Ah|| + ||Bh|| = 2: a loss of 4 + rounding (B = -A) reports 2
         let euclidean = out.loss.max(0.0).sqrt().min(2.0);
         let angular = 2.0 * (euclidean / 2.0).min(1.0).asin();

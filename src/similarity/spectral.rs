@@ -2,9 +2,10 @@
 
 use faer::prelude::*;
 
-use super::{check_operator, Similarity};
+use super::Similarity;
 use crate::error::{DsaError, Result};
 use crate::linalg::{self, c64};
+use crate::solver::problem::check_operator;
 
 /// Compare spectra: eigenvalues of `A` and `B` as points in the plane, the smaller set padded
 /// with zeros to the same count `n`, cost `|lambda_i - mu_j|^2`, uniform weights `1/n`.
@@ -35,6 +36,7 @@ pub struct SpectralDistance;
 
 /// The result of a [`SpectralDistance`] comparison.
 #[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
 pub struct SpectralComparison {
     /// The squared 2-Wasserstein distance (the reference's score).
     pub w2_squared: f64,

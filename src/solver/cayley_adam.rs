@@ -5,7 +5,9 @@ use faer::prelude::*;
 use super::flat::{simd, VectorOp};
 use super::objective::{Evaluator, Lu};
 use super::precondition::packed_len;
-use super::{OrthogonalSolver, SolverOutput, SolverReport, Start, StartOutcome, Termination};
+use super::{
+    OrthogonalSolver, Problem, SolverOutput, SolverReport, Start, StartOutcome, Termination,
+};
 use crate::error::{DsaError, Result};
 use crate::linalg::mm;
 
@@ -101,7 +103,8 @@ impl CayleyAdam {
         self
     }
 
-    fn check(&self) -> Result<()> {
+    /// Every setting in range.
+    pub(crate) fn check_settings(&self) -> Result<()> {
         if !(self.lr > 0.0 && self.lr.is_finite()) {
             return Err(DsaError::param(
                 "lr",
@@ -249,11 +252,18 @@ impl OrthogonalSolver for CayleyAdam {
         "cayley-adam"
     }
 
-    fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
-        if let Some(trivial) = super::validate(self.name(), a, b)? {
-            return Ok(trivial);
+    fn check(&self) -> Result<()> {
+        self.check_settings()
+    }
+
+    /// Settings are checked again here (a few comparisons): a direct call with invalid
+    /// settings is an error, not a panic.
+    fn solve_problem(&self, problem: &Problem<'_>) -> Result<SolverOutput> {
+        if problem.size() == 0 {
+            return Ok(SolverOutput::empty(self.name()));
         }
-        self.check()?;
+        self.check_settings()?;
+        let (a, b) = (problem.a().matrix(), problem.b().matrix());
         let n = a.nrows();
         let swap = self.reflection_restart && n > 1;
         let first = || self.run(a, b);
@@ -311,6 +321,8 @@ impl OrthogonalSolver for CayleyAdam {
                 grad_norm: gn,
                 best_start,
                 starts,
+                kicks: 0,
+                kicks_improved: 0,
             },
         })
     }

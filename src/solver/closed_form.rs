@@ -1,8 +1,6 @@
 //! The closed form for symmetric operators (spec §4.1 (iii)).
 
-use faer::prelude::*;
-
-use super::{OrthogonalSolver, SolverOutput, Start, Termination};
+use super::{starts, OrthogonalSolver, Problem, SolverOutput, Start, Termination};
 use crate::error::Result;
 
 /// `C = U_A U_B^T` from the eigenvectors of the symmetric parts, sorted alike: the exact
@@ -30,11 +28,12 @@ impl OrthogonalSolver for SymmetricClosedForm {
         "symmetric-closed-form"
     }
 
-    fn solve(&self, a: MatRef<'_, f64>, b: MatRef<'_, f64>) -> Result<SolverOutput> {
-        if let Some(trivial) = super::validate(self.name(), a, b)? {
-            return Ok(trivial);
+    fn solve_problem(&self, problem: &Problem<'_>) -> Result<SolverOutput> {
+        if problem.size() == 0 {
+            return Ok(SolverOutput::empty(self.name()));
         }
-        let c = super::starts::symmetric_alignment(a, b)?;
+        let (a, b) = (problem.a().matrix(), problem.b().matrix());
+        let c = starts::symmetric_alignment(problem)?;
         let loss = super::objective::loss(a, b, c.as_ref());
         SolverOutput::one_start(
             self.name(),

@@ -20,30 +20,32 @@
 //! (a Cholesky factorization and the inverse from it, `n^6 / 8` flops) and a matrix product per
 //! iteration, which pays off for small `n` only.
 
-use faer::dyn_stack::{MemBuffer, MemStack, StackReq};
-use faer::linalg::cholesky::llt::factor::{cholesky_in_place, cholesky_in_place_scratch};
-use faer::linalg::cholesky::llt::inverse::{inverse, inverse_scratch};
 use faer::prelude::*;
 use faer::traits::pulp::{Arch, Simd, WithSimd};
-use faer::Par;
 
 /// Packed length of an `n x n` skew matrix.
 pub(crate) fn packed_len(n: usize) -> usize {
     n * n.saturating_sub(1) / 2
 }
 
-/// `(P + mu I)^-1` (see the module documentation), stored explicitly in single precision and
-/// scaled by a power of two: applying it is a matrix product ([`SymMatVec`]), which streams
-/// through half as many bytes as the two triangular solves of a Cholesky factor (measured at
-/// `n = 30`, `m = 435`: 41 us for four vectors at a time, 16 us for a lone one, against 50 us
-/// for the solves in double precision). A preconditioner only shapes the
-/// step; the line search and the curvature pairs stay in double precision. The rounding of the
-/// inverse (about the condition number times `6e-8`, relative) changes the path a little: the
-/// run still converges to a stationary point to the same tolerance, though on a nonconvex
-/// objective a different path can end in a different local minimum. An inverse that single
-/// precision got badly wrong (an entry beyond the largest possible one) is recomputed in
-/// double precision.
-pub(crate) struct GaussNewton {
+/// The Gauss–Newton preconditioner of the objective with a given operator as `B`: the inverse
+/// of `P + mu I`, `P = 2 ad_B^T ad_B` on skew matrices (the Hessian of the loss near a
+/// conjugate pair, see `docs/solvers.md`), damped by `mu = 1e-4 max(diag P)`. Cached per
+/// operator ([`crate::PreparedOperator::gauss_newton`]); [`GaussNewton::precondition`] applies
+/// it to a tangent direction.
+///
+/// Stored explicitly in single precision and scaled by a power of two: applying it is a matrix
+/// product ([`SymMatVec`]), which streams through half as many bytes as the two triangular
+/// solves of a Cholesky factor in double precision, and is faster for one vector as for four
+/// (`docs/solvers.md` has the timings). A preconditioner only shapes the step; the line search
+/// and the curvature pairs stay in double precision. The rounding of the inverse (about the
+/// condition number times `6e-8`, relative) changes the path a little: the run still converges
+/// to a stationary point to the same tolerance, though on a nonconvex objective a different
+/// path can end in a different local minimum. An inverse that single precision got badly wrong
+/// (an entry beyond the largest possible one) is recomputed in double precision.
+pub struct GaussNewton {
+    /// the size of `B`
+    n: usize,
     m: usize,
     /// `m` rounded up to a multiple of [`LANES`]: the rows of `inv` (the padding rows are zero)
     ld: usize,
@@ -132,8 +134,8 @@ fn gn_entry(
 /// The lower triangle of `(P + mu I) / pscale`, given entry by entry to `put(row, column,
 /// value)`, column by column: for the column `(c, d)`, the rows `(a, bb)` with `bb > d`, and
 /// `a >= c` where `bb = d`. Each entry is [`gn_entry`]'s expression in its order of operations
-/// (the same bits), with the four products read from contiguous columns of `B` and `B^T`
-/// (at `n = 30` the matrix took 1.9 ms entry by entry through `gn_entry`).
+/// (the same bits), with the four products read from contiguous columns of `B` and `B^T`,
+/// which is faster than forming it entry by entry through `gn_entry`.
 fn fill_lower(
     b: MatRef<'_, f64>,
     s: &Mat<f64>,
@@ -176,7 +178,7 @@ fn fill_lower(
 impl GaussNewton {
     /// Forms, factorizes and inverts the preconditioner for `B`; `None` if the factorization
     /// fails (the solver then runs without it).
-    pub fn new(b: MatRef<'_, f64>) -> Option<Self> {
+    pub(crate) fn new(b: MatRef<'_, f64>) -> Option<Self> {
         let n = b.nrows();
         let m = packed_len(n);
         if m == 0 {
@@ -200,7 +202,7 @@ impl GaussNewton {
         let limit = 2.0 * pscale / mu;
         let mut lower32 = Mat::<f32>::zeros(m, m);
         fill(&mut |i, j, v| lower32[(i, j)] = v as f32);
-        let single = invert_spd(lower32).filter(|&(_, biggest)| biggest <= limit);
+        let single = crate::linalg::invert_spd(lower32).filter(|&(_, biggest)| biggest <= limit);
         let (inv, scale) = match single {
             Some((inv, biggest)) => (inv, pow2_floor(biggest)),
             None => {
@@ -208,7 +210,7 @@ impl GaussNewton {
                 // least mu / pscale >= 5e-5): within the range of f32
                 let mut lower64 = Mat::<f64>::zeros(m, m);
                 fill(&mut |i, j, v| lower64[(i, j)] = v);
-                let (inv, biggest) = invert_spd(lower64)?;
+                let (inv, biggest) = crate::linalg::invert_spd(lower64)?;
                 (
                     Mat::<f32>::from_fn(m, m, |i, j| inv[(i, j)] as f32),
                     pow2_floor(biggest),
@@ -229,6 +231,7 @@ impl GaussNewton {
             }
         }
         Some(Self {
+            n,
             m,
             ld,
             inv: tiled,
@@ -236,8 +239,66 @@ impl GaussNewton {
         })
     }
 
+    /// The size `n` of the operator `B` it was formed for.
+    #[must_use]
+    pub fn size(&self) -> usize {
+        self.n
+    }
+
+    /// `(P + mu I)^-1 X` for a skew `n x n` direction `X` (only its strictly upper triangle is
+    /// read): the preconditioned direction, skew too, as the default solver computes it (in the
+    /// packed basis `E_ab = (e_a e_b^T - e_b e_a^T) / sqrt(2)`, the product in single
+    /// precision).
+    ///
+    /// # Errors
+    /// [`crate::DsaError::ShapeMismatch`] if `x` is not `n x n`; [`crate::DsaError::NonFinite`]
+    /// for a NaN or infinite entry.
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// let b = dsa::PreparedOperator::new(faer::mat![[0.9, 0.2, 0.0], [0.0, 0.5, 0.3], [0.1, 0.0, 0.2]].as_ref())?;
+    /// let pc = b.gauss_newton().expect("formed");
+    /// let x = faer::mat![[0.0, 1.0, 0.0], [-1.0, 0.0, 0.0], [0.0, 0.0, 0.0]];
+    /// let y = pc.precondition(x.as_ref())?;
+    /// // a descent direction stays one: <X, P^-1 X> > 0
+    /// assert!((0..3).flat_map(|i| (0..3).map(move |j| (i, j))).map(|(i, j)| x[(i, j)] * y[(i, j)]).sum::<f64>() > 0.0);
+    /// # Ok(()) }
+    /// ```
+    pub fn precondition(&self, x: MatRef<'_, f64>) -> crate::Result<Mat<f64>> {
+        let n = self.n;
+        if x.nrows() != n || x.ncols() != n {
+            return Err(crate::DsaError::ShapeMismatch {
+                what: format!(
+                    "the direction must be {n} x {n} like the operator, got {} x {}",
+                    x.nrows(),
+                    x.ncols()
+                ),
+            });
+        }
+        crate::solver::problem::check_operator_entries(x, "direction")?;
+        let mut v = Vec::with_capacity(self.m);
+        for q in 1..n {
+            for p in 0..q {
+                v.push(std::f64::consts::SQRT_2 * x[(p, q)]);
+            }
+        }
+        self.apply([v.as_mut_slice()], &mut self.scratch());
+        let h = std::f64::consts::FRAC_1_SQRT_2;
+        let mut y = Mat::zeros(n, n);
+        let mut k = 0;
+        for q in 1..n {
+            for p in 0..q {
+                y[(p, q)] = h * v[k];
+                y[(q, p)] = -h * v[k];
+                k += 1;
+            }
+        }
+        Ok(y)
+    }
+
     /// Buffers for [`GaussNewton::apply`].
-    pub fn scratch(&self) -> Scratch {
+    pub(crate) fn scratch(&self) -> Scratch {
         Scratch {
             x: vec![0.0; self.m * WIDTH],
             y: vec![0.0; self.ld * WIDTH],
@@ -248,7 +309,11 @@ impl GaussNewton {
     /// matrix for all of them); each vector gets the same bits alone or with others. Each
     /// vector is scaled by a power of two before it is rounded to single precision, so that
     /// no entry overflows or underflows.
-    pub fn apply<'v>(&self, vs: impl IntoIterator<Item = &'v mut [f64]>, scratch: &mut Scratch) {
+    pub(crate) fn apply<'v>(
+        &self,
+        vs: impl IntoIterator<Item = &'v mut [f64]>,
+        scratch: &mut Scratch,
+    ) {
         let (m, ld) = (self.m, self.ld);
         let mut vs = vs.into_iter().peekable();
         while vs.peek().is_some() {
@@ -305,10 +370,9 @@ const TILE_ROWS: usize = TILE * LANES;
 /// Where entry `(i, j)` of the `ld x m` matrix is in its tiled storage: the rows come in tiles
 /// of [`TILE_ROWS`] (the last one shorter), one after the other; a tile's `h` rows are stored
 /// column by column, `h` entries per column. A product then reads the matrix in the order it is
-/// stored, a tile's columns one after the other. At `n = 30` (`apply`, best of seven runs):
-/// one vector 19 us (16 reading two tiles at a time), two 24, three 29, four 41, against 24,
-/// 43, 39 and 47 us with the matrix in plain columns of stride `ld` and a block of rows read
-/// across all of them.
+/// stored, a tile's columns one after the other, which measured faster for one to four vectors
+/// than plain columns of stride `ld` with a block of rows read across all of them
+/// (`docs/solvers.md`).
 fn at(ld: usize, m: usize, i: usize, j: usize) -> usize {
     let t0 = i - i % TILE_ROWS;
     let h = TILE_ROWS.min(ld - t0);
@@ -428,8 +492,7 @@ fn full_tiles<S: Simd, const V: usize, const G: usize>(
     let mut acc = [[[zero; TILE]; G]; V];
     for j in 0..m {
         // one broadcast register at a time: with four vectors the accumulators take twelve
-        // of the sixteen registers (four broadcasts held at once made the product spill, 65
-        // instead of 42 us at n = 30)
+        // of the sixteen registers, and four broadcasts held at once make the product spill
         for r in 0..V {
             let b = simd.splat_f32s(x[r][j]);
             for (g, tile) in tiles.iter().enumerate() {
@@ -446,37 +509,6 @@ fn full_tiles<S: Simd, const V: usize, const G: usize>(
             y[k..k + TILE].copy_from_slice(acc);
         }
     }
-}
-
-/// The inverse of the symmetric positive definite matrix whose lower triangle is `l` (the lower
-/// triangle of the result is filled), with its largest entry in absolute value; `None` if a
-/// pivot is not positive or an entry is not finite.
-fn invert_spd<T: faer::traits::RealField + Copy + Into<f64>>(
-    mut l: Mat<T>,
-) -> Option<(Mat<T>, f64)> {
-    let m = l.nrows();
-    let mut mem = MemBuffer::new(StackReq::any_of(&[
-        cholesky_in_place_scratch::<T>(m, Par::Seq, default()),
-        inverse_scratch::<T>(m, Par::Seq),
-    ]));
-    let stack = MemStack::new(&mut mem);
-    cholesky_in_place(l.as_mut(), default(), Par::Seq, stack, default()).ok()?;
-    if (0..m).any(|j| {
-        let d: f64 = l[(j, j)].into();
-        !(d > 0.0 && d.is_finite())
-    }) {
-        return None;
-    }
-    let mut inv = Mat::<T>::zeros(m, m);
-    inverse(inv.as_mut(), l.as_ref(), Par::Seq, stack);
-    let mut biggest = 0.0f64;
-    for j in 0..m {
-        for i in j..m {
-            let x: f64 = inv[(i, j)].into();
-            biggest = biggest.max(x.abs());
-        }
-    }
-    (biggest.is_finite() && biggest > 0.0).then_some((inv, biggest))
 }
 
 /// Vectors preconditioned together by [`GaussNewton::apply`].
@@ -673,15 +705,15 @@ mod tests {
             let err = (&full * &p - Mat::<f64>::identity(m, m)).norm_max();
             assert!(err < tol, "residual {err:e}");
         };
-        let (i64_, big) = invert_spd(p.clone()).unwrap();
+        let (i64_, big) = crate::linalg::invert_spd(p.clone()).unwrap();
         check(&|i, j| i64_[(i, j)], 1e-12);
         assert!(big > 0.0);
         let p32 = Mat::<f32>::from_fn(m, m, |i, j| p[(i, j)] as f32);
-        let (i32_, _) = invert_spd(p32).unwrap();
+        let (i32_, _) = crate::linalg::invert_spd(p32).unwrap();
         check(&|i, j| i32_[(i, j)] as f64, 1e-4);
         // not positive definite: no inverse
         let mut q = p.clone();
         q[(2, 2)] = -1.0;
-        assert!(invert_spd(q).is_none());
+        assert!(crate::linalg::invert_spd(q).is_none());
     }
 }

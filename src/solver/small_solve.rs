@@ -1,8 +1,8 @@
 //! `R <- R M^-1` and `M^-1` for small dense square matrices, the one linear solve of every
 //! iteration (the Cayley retraction `C (I - S)^-1`, the Cayley map `(I + S)^-1`).
 //!
-//! faer's partial-pivoting LU and solve are built for large matrices; at `n = 30` they take
-//! about 20 us, the time of five matrix products of that size (this solver: 9 us). Here the
+//! faer's partial-pivoting LU and solve are built for large matrices; at the sizes of this
+//! crate's operators they cost as much as several matrix products (`docs/solvers.md`). Here the
 //! same algorithm (LU with partial pivoting, then forward and back substitution) runs on whole
 //! contiguous rows: with `M` and `R` column-major, `X = R M^-1` is `X^T = M^-T R^T`, a solve
 //! whose matrix and right-hand sides are the *rows* of `M^T` and `R^T`, that is the columns of
@@ -170,7 +170,7 @@ impl VectorOp for Solve<'_> {
                 // that every row update is one whole-panel operation. On the columns up to k
                 // (the multipliers) it subtracts a zero: the value stays, though a -0.0
                 // multiplier becomes +0.0 when `l < 0` (the one way these bits can differ from
-                // the textbook elimination's; keeping them cost 0.5 to 2 us at n = 30).
+                // the textbook elimination's; keeping them measurably slowed the solve).
                 let mut pivot = [0.0f64; PANEL];
                 for j in k + 1..pe {
                     pivot[j - p0] = upper[k * s + j];

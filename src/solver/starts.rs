@@ -1,16 +1,165 @@
-//! Starting points for local optimization over `O(n)`.
+//! Starting points for local optimization over `O(n)`: the ones the default solver
+//! ([`crate::RiemannianLbfgs`]) runs from, for any solver to use.
+//!
+//! * [`spectral`] and [`spectral_transposed`]: the spectral alignment start (spec §4.1), exact
+//!   for conjugate pairs with distinct eigenvalues;
+//! * [`symmetric_alignment`] and [`signed_symmetric_alignments`]: the eigenbases of the
+//!   symmetric parts aligned, and its sign patterns chosen to align the skew parts (one is
+//!   exact for conjugate pairs whose symmetric part has distinct eigenvalues);
+//! * [`identity`] and [`reflection`]: one point of each component of `O(n)`;
+//! * [`haar`]: seeded Haar-random orthogonal matrices, alternating between the two components.
+//!
+//! # Example
+//! ```
+//! use dsa::solver::{starts, Problem};
+//! # fn main() -> dsa::Result<()> {
+//! let a = faer::mat![[0.9, 0.2, 0.0], [-0.2, 0.9, 0.1], [0.0, 0.3, 0.5]];
+//! let q = faer::mat![[0.0, 0.0, -1.0], [1.0, 0.0, 0.0], [0.0, 1.0, 0.0]];
+//! let b = &q * &a * q.transpose();
+//! let problem = Problem::normalized(a.as_ref(), b.as_ref())?;
+//! let mut candidates = vec![starts::identity(&problem), starts::reflection(&problem)];
+//! candidates.extend(starts::spectral(&problem)?);
+//! candidates.extend(starts::signed_symmetric_alignments(&problem, 4, 0)?);
+//! candidates.extend((0..4).map(|k| starts::haar(&problem, 7, k)));
+//! let best = candidates
+//!     .iter()
+//!     .map(|c| problem.loss(c.as_ref()))
+//!     .collect::<dsa::Result<Vec<f64>>>()?
+//!     .into_iter()
+//!     .fold(f64::INFINITY, f64::min);
+//! assert!(best < 1e-20); // a conjugate pair: some start is exact
+//! # Ok(()) }
+//! ```
 
-use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::prelude::*;
-use faer::Par;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
-use super::PreparedOperator;
+use super::Problem;
 use crate::linalg::{self, c64};
+use crate::Result;
 
-/// `diag(-1, 1, ..., 1)`.
-pub(crate) fn reflection(n: usize) -> Mat<f64> {
+/// The identity of the problem's size.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[1.0, 2.0], [3.0, 4.0]];
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), a.as_ref())?;
+/// assert_eq!(problem.loss(dsa::solver::starts::identity(&problem).as_ref())?, 0.0);
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub fn identity(problem: &Problem<'_>) -> Mat<f64> {
+    let n = problem.size();
+    Mat::identity(n, n)
+}
+
+/// `diag(-1, 1, ..., 1)`, in the other component of `O(n)` from the identity.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[1.0, 2.0], [3.0, 4.0]];
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), a.as_ref())?;
+/// let r = dsa::solver::starts::reflection(&problem);
+/// assert_eq!((r[(0, 0)], r[(1, 1)]), (-1.0, 1.0));
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub fn reflection(problem: &Problem<'_>) -> Mat<f64> {
+    reflection_of_size(problem.size())
+}
+
+/// The `k`-th Haar-random orthogonal matrix of the stream `seed`: even `k` of determinant +1,
+/// odd `k` of determinant -1, so that both components of `O(n)` are sampled. The default
+/// solver's `Start::Random(k)` starts from it (on the reversed pair).
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[1.0, 2.0, 0.0], [3.0, 4.0, 1.0], [0.0, 1.0, 1.0]];
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), a.as_ref())?;
+/// let q = dsa::solver::starts::haar(&problem, 42, 1);
+/// let err = (q.transpose() * &q - faer::Mat::<f64>::identity(3, 3)).norm_max();
+/// assert!(err < 1e-14);
+/// assert_eq!(q, dsa::solver::starts::haar(&problem, 42, 1)); // seeded
+/// # Ok(()) }
+/// ```
+#[must_use]
+pub fn haar(problem: &Problem<'_>, seed: u64, k: usize) -> Mat<f64> {
+    haar_of_size(problem.size(), seed, k)
+}
+
+/// The spectral alignment start (spec §4.1): eigenvalues of `A` and `B` matched by an
+/// assignment, the phases of the matched eigenvectors recovered from their Gram matrices, and
+/// the nearest orthogonal matrix to the resulting change of basis. For `B = Q A Q^T` with
+/// distinct eigenvalues it is the optimum `Q^T` (up to rounding). `None` when the eigenvectors
+/// are too ill-conditioned to use (a defective operator, for instance).
+///
+/// # Errors
+/// [`crate::DsaError::NoConvergence`] if an eigen-decomposition fails.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[0.9, 0.2, 0.0], [-0.2, 0.9, 0.1], [0.0, 0.3, 0.5]];
+/// let q = faer::mat![[0.0, 0.0, 1.0], [1.0, 0.0, 0.0], [0.0, -1.0, 0.0]];
+/// let b = &q * &a * q.transpose();
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), b.as_ref())?;
+/// let c = dsa::solver::starts::spectral(&problem)?.expect("distinct eigenvalues");
+/// assert!(problem.loss(c.as_ref())? < 1e-24);
+/// # Ok(()) }
+/// ```
+pub fn spectral(problem: &Problem<'_>) -> Result<Option<Mat<f64>>> {
+    spectral_alignment(problem, false)
+}
+
+/// The spectral alignment start of the transposed pair `(A^T, B^T)`, another start for the
+/// same loss (`||A - C B C^T|| = ||A^T - C B^T C^T||`).
+///
+/// # Errors
+/// [`crate::DsaError::NoConvergence`] if an eigen-decomposition fails.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[0.9, 0.2, 0.0], [-0.2, 0.9, 0.1], [0.0, 0.3, 0.5]];
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), a.as_ref())?;
+/// let c = dsa::solver::starts::spectral_transposed(&problem)?.expect("distinct eigenvalues");
+/// assert!(problem.loss(c.as_ref())? < 1e-24);
+/// # Ok(()) }
+/// ```
+pub fn spectral_transposed(problem: &Problem<'_>) -> Result<Option<Mat<f64>>> {
+    spectral_alignment(problem, true)
+}
+
+/// `U_{A_s} U_{B_s}^T`, the eigenvectors of the symmetric parts sorted alike: the exact optimum
+/// when both operators are symmetric (spec §4.1 (iii)), what [`crate::SymmetricClosedForm`]
+/// returns.
+///
+/// # Errors
+/// [`crate::DsaError::NoConvergence`] if an eigen-decomposition fails.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[2.0, 1.0], [1.0, 0.0]];
+/// let q = faer::mat![[0.6, -0.8], [0.8, 0.6]];
+/// let b = &q * &a * q.transpose();
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), b.as_ref())?;
+/// let c = dsa::solver::starts::symmetric_alignment(&problem)?;
+/// assert!(problem.loss(c.as_ref())? < 1e-26);
+/// # Ok(()) }
+/// ```
+pub fn symmetric_alignment(problem: &Problem<'_>) -> Result<Mat<f64>> {
+    let (_, ua) = problem.a().sym_eigen()?;
+    let (_, ub) = problem.b().sym_eigen()?;
+    Ok(linalg::mul(ua, ub.transpose()))
+}
+
+/// `diag(-1, 1, ..., 1)` of size `n`.
+pub(crate) fn reflection_of_size(n: usize) -> Mat<f64> {
     let mut m = Mat::identity(n, n);
     if n > 0 {
         m[(0, 0)] = -1.0;
@@ -18,9 +167,9 @@ pub(crate) fn reflection(n: usize) -> Mat<f64> {
     m
 }
 
-/// The `k`-th Haar-random orthogonal matrix of a seeded stream. Odd `k` get determinant -1
-/// (first column flipped) so that both components of `O(n)` are sampled.
-pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
+/// The `k`-th Haar-random orthogonal matrix of size `n` of a seeded stream. Odd `k` get
+/// determinant -1 (first column flipped) so that both components of `O(n)` are sampled.
+pub(crate) fn haar_of_size(n: usize, seed: u64, k: usize) -> Mat<f64> {
     let mut rng =
         rand::rngs::StdRng::seed_from_u64(seed ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15));
     let mut q = Mat::from_fn(n, n, |_, _| rng.sample::<f64, _>(StandardNormal));
@@ -37,7 +186,7 @@ pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
             q[(r, j)] /= nrm;
         }
     }
-    let det_sign = sign_of_det(q.as_ref());
+    let det_sign = linalg::sign_of_det(q.as_ref());
     let want = if k % 2 == 0 { 1.0 } else { -1.0 };
     if det_sign != want {
         for r in 0..n {
@@ -47,72 +196,23 @@ pub(crate) fn haar(n: usize, seed: u64, k: usize) -> Mat<f64> {
     q
 }
 
-/// Sign of the determinant of an (orthogonal) matrix, from an LU factorization.
-pub(crate) fn sign_of_det(q: MatRef<'_, f64>) -> f64 {
-    let n = q.nrows();
-    if n == 0 {
-        return 1.0;
-    }
-    let mut lu = q.to_owned();
-    let mut perm = vec![0usize; n];
-    let mut perm_inv = vec![0usize; n];
-    let mut mem = MemBuffer::new(
-        faer::linalg::lu::partial_pivoting::factor::lu_in_place_scratch::<usize, f64>(
-            n,
-            n,
-            Par::Seq,
-            default(),
-        ),
-    );
-    let (info, _) = faer::linalg::lu::partial_pivoting::factor::lu_in_place(
-        lu.as_mut(),
-        &mut perm,
-        &mut perm_inv,
-        Par::Seq,
-        MemStack::new(&mut mem),
-        default(),
-    );
-    let mut s = if info.transposition_count % 2 == 0 {
-        1.0
-    } else {
-        -1.0
-    };
-    for i in 0..n {
-        if lu[(i, i)] < 0.0 {
-            s = -s;
-        }
-    }
-    s
-}
-
-/// `U_{A_s} U_{B_s}^T` with eigenvectors of the symmetric parts sorted alike: the exact optimum
-/// when both operators are symmetric (spec §4.1 (iii)).
-pub(crate) fn symmetric_alignment(
-    a: MatRef<'_, f64>,
-    b: MatRef<'_, f64>,
-) -> crate::Result<Mat<f64>> {
-    let (_, ua) = linalg::sym_eigen(a)?;
-    let (_, ub) = linalg::sym_eigen(b)?;
-    Ok(linalg::mul(ua.as_ref(), ub.transpose()))
-}
-
 /// The spectral alignment start (spec §4.1). Returns `None` when the eigenvectors are too
 /// ill-conditioned to use (e.g. a defective operator).
 ///
 /// `transposed`: the alignment of the transposed pair `(A^T, B^T)`, another start for the same
 /// loss (`||A - C B C^T|| = ||A^T - C B^T C^T||`).
 pub(crate) fn spectral_alignment(
-    a: &PreparedOperator,
-    b: &PreparedOperator,
+    problem: &Problem<'_>,
     transposed: bool,
-) -> crate::Result<Option<Mat<f64>>> {
+) -> Result<Option<Mat<f64>>> {
+    let (a, b) = (problem.a(), problem.b());
     let n = a.size();
     if n == 0 {
         return Ok(None);
     }
-    let (la, va) = a.eigen(transposed)?;
-    let (lb, wb) = b.eigen(transposed)?;
-    let (gv, gwb) = (a.eigen_gram(transposed)?, b.eigen_gram(transposed)?);
+    let (la, va) = a.eigen_of(transposed)?;
+    let (lb, wb) = b.eigen_of(transposed)?;
+    let (gv, gwb) = (a.eigen_gram_of(transposed)?, b.eigen_gram_of(transposed)?);
     // match eigenvalues: cost |l_i - m_j|
     let cost: Vec<f64> = (0..n)
         .flat_map(|i| (0..n).map(move |j| (i, j)))
@@ -179,7 +279,7 @@ pub(crate) fn spectral_alignment(
     // X = W D V^-1  <=>  V^T X^T = (W D)^T
     let wd_t = Mat::from_fn(n, n, |i, r| w[(r, i)] * d[i]);
     let vt = Mat::from_fn(n, n, |i, j| va[(j, i)]);
-    let xt = match solve_complex(vt.as_ref(), wd_t.as_ref()) {
+    let xt = match linalg::solve_complex(vt.as_ref(), wd_t.as_ref()) {
         Some(x) => x,
         None => return Ok(None),
     };
@@ -207,47 +307,6 @@ pub(crate) fn herm_gram(v: MatRef<'_, c64>) -> Mat<c64> {
     })
 }
 
-/// Solve `a x = b` for complex square `a` (partial-pivoting LU). `None` if singular.
-fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Mat<c64>> {
-    use faer::linalg::lu::partial_pivoting::{factor, solve};
-    let n = a.nrows();
-    let mut lu = a.to_owned();
-    let mut perm = vec![0usize; n];
-    let mut perm_inv = vec![0usize; n];
-    let mut mem = MemBuffer::new(
-        factor::lu_in_place_scratch::<usize, c64>(n, n, Par::Seq, default()).or(
-            solve::solve_in_place_scratch::<usize, c64>(n, b.ncols(), Par::Seq),
-        ),
-    );
-    let (_, p) = factor::lu_in_place(
-        lu.as_mut(),
-        &mut perm,
-        &mut perm_inv,
-        Par::Seq,
-        MemStack::new(&mut mem),
-        default(),
-    );
-    let amax = (0..n).map(|i| lu[(i, i)].norm()).fold(0.0f64, f64::max);
-    if (0..n).any(|i| lu[(i, i)].norm() <= 1e-13 * amax) || amax == 0.0 {
-        return None;
-    }
-    let mut x = b.to_owned();
-    solve::solve_in_place(
-        lu.as_ref(),
-        lu.as_ref(),
-        p,
-        x.as_mut(),
-        Par::Seq,
-        MemStack::new(&mut mem),
-    );
-    if (0..n).all(|j| (0..x.nrows()).all(|i| x[(i, j)].re.is_finite() && x[(i, j)].im.is_finite()))
-    {
-        Some(x)
-    } else {
-        None
-    }
-}
-
 /// The `k`-th seeded random skew matrix of unit Frobenius norm.
 pub(crate) fn random_skew(n: usize, seed: u64, k: usize) -> Mat<f64> {
     let mut rng =
@@ -265,27 +324,40 @@ pub(crate) fn random_skew(n: usize, seed: u64, k: usize) -> Mat<f64> {
 /// Symmetric-part alignments `U_A D U_B^T` (optimal for the symmetric parts for every sign
 /// pattern `D`) with the signs chosen to align the skew parts: maximize
 /// `sum_ij W_ij d_i d_j`, `W = (U_A^T A_k U_A) .* (U_B^T B_k U_B)`, by greedy single flips from
-/// `k` seeded sign vectors (the first all ones). Distinct local maxima only.
-pub(crate) fn signed_symmetric_alignments(
-    pa: &PreparedOperator,
-    pb: &PreparedOperator,
+/// `k` seeded sign vectors (the first all ones). Distinct local maxima only (`D` and `-D` give
+/// the same `C B C^T`), in the order found: at most `k`. For a conjugate pair whose symmetric
+/// part has distinct eigenvalues, one of them is exact.
+///
+/// # Errors
+/// [`crate::DsaError::NoConvergence`] if an eigen-decomposition fails.
+///
+/// # Example
+/// ```
+/// # fn main() -> dsa::Result<()> {
+/// let a = faer::mat![[0.5, 1.0, 0.0], [0.0, 0.3, 1.0], [0.2, 0.0, 0.1]];
+/// let q = faer::mat![[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 1.0]];
+/// let b = &q * &a * q.transpose();
+/// let problem = dsa::solver::Problem::normalized(a.as_ref(), b.as_ref())?;
+/// let signed = dsa::solver::starts::signed_symmetric_alignments(&problem, 16, 0)?;
+/// assert!(signed.len() <= 16);
+/// let best = signed.iter().map(|c| problem.loss(c.as_ref())).collect::<dsa::Result<Vec<_>>>()?;
+/// assert!(best.iter().any(|&l| l < 1e-24));
+/// # Ok(()) }
+/// ```
+pub fn signed_symmetric_alignments(
+    problem: &Problem<'_>,
     k: usize,
     seed: u64,
-) -> crate::Result<Vec<Mat<f64>>> {
+) -> Result<Vec<Mat<f64>>> {
+    let (pa, pb) = (problem.a(), problem.b());
     let (a, b) = (pa.matrix(), pb.matrix());
     let n = a.nrows();
     let (_, ua) = pa.sym_eigen()?;
     let (_, ub) = pb.sym_eigen()?;
     let ak = Mat::from_fn(n, n, |i, j| 0.5 * (a[(i, j)] - a[(j, i)]));
     let bk = Mat::from_fn(n, n, |i, j| 0.5 * (b[(i, j)] - b[(j, i)]));
-    let at = linalg::mul(
-        linalg::mul(ua.transpose(), ak.as_ref()).as_ref(),
-        ua.as_ref(),
-    );
-    let bt = linalg::mul(
-        linalg::mul(ub.transpose(), bk.as_ref()).as_ref(),
-        ub.as_ref(),
-    );
+    let at = linalg::mul(linalg::mul(ua.transpose(), ak.as_ref()).as_ref(), ua);
+    let bt = linalg::mul(linalg::mul(ub.transpose(), bk.as_ref()).as_ref(), ub);
     let w = Mat::from_fn(
         n,
         n,
@@ -340,4 +412,64 @@ pub(crate) fn signed_symmetric_alignments(
         out.push(linalg::mul(uad.as_ref(), ub.transpose()));
     }
     Ok(out)
+}
+
+/// The `k`-th sign-flip kick of `c` (the kicks of [`crate::RiemannianLbfgs::kicks`]): `c` with
+/// the signs of one to four seeded vectors of an orthonormal basis flipped, on the left (`H c`,
+/// `H = I - 2 sum u_i u_i^T` over the chosen columns `u_i` of `left`) or on the right (`c H'`
+/// with columns of `right`). Kick `k` flips `1 + k % 4` distinct vectors, on the left for
+/// `k / 4` even and on the right for `k / 4` odd, chosen from `seed` and `k` alone. The
+/// reflection depends on each `u_i u_i^T` only, not on the sign of `u_i`.
+///
+/// With `left` and `right` the symmetric-part eigenbases of `A` and `B`, a flip keeps the
+/// alignment of the symmetric parts of `A` and `C B C^T` and changes only that of their skew
+/// parts. `c`, `left` and `right` must be `n x n`.
+///
+/// # Example
+/// ```
+/// use dsa::solver::starts;
+/// let c = faer::Mat::<f64>::identity(3, 3);
+/// let e = faer::Mat::<f64>::identity(3, 3);
+/// let kicked = starts::kick(c.as_ref(), e.as_ref(), e.as_ref(), 0, 0);
+/// // one flip on the left of the identity in the standard basis: a diagonal of signs
+/// let flipped = (0..3).filter(|&i| kicked[(i, i)] == -1.0).count();
+/// assert_eq!(flipped, 1);
+/// assert!((&kicked * kicked.transpose() - &e).norm_max() < 1e-15);
+/// ```
+#[must_use]
+pub fn kick(
+    c: MatRef<'_, f64>,
+    left: MatRef<'_, f64>,
+    right: MatRef<'_, f64>,
+    seed: u64,
+    k: usize,
+) -> Mat<f64> {
+    let n = c.nrows();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(
+        seed ^ 0x4B1C_4B1C_0F1F_0F1F ^ (k as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15),
+    );
+    let flips = (1 + k % 4).min(n);
+    let mut chosen: Vec<usize> = Vec::with_capacity(flips);
+    while chosen.len() < flips {
+        let i = rng.random_range(0..n);
+        if !chosen.contains(&i) {
+            chosen.push(i);
+        }
+    }
+    let mut out = c.to_owned();
+    let on_right = (k / 4) % 2 == 1;
+    for &i in &chosen {
+        if on_right {
+            // out <- out (I - 2 w w^T)
+            let w = right.col(i);
+            let ow = &out * w;
+            out -= (&ow * w.transpose()) * 2.0;
+        } else {
+            // out <- (I - 2 u u^T) out
+            let u = left.col(i);
+            let uo = u.transpose() * &out;
+            out -= (u * &uo) * 2.0;
+        }
+    }
+    out
 }

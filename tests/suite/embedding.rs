@@ -1,20 +1,9 @@
 //! The delay (Hankel) embedding against its definition (spec §2, issue 2).
 
+use crate::common::*;
 use dsa::{Dataset, DelayEmbedding, Dmd, DsaError, Embedding, OperatorFit};
 use faer::Mat;
 use proptest::prelude::*;
-
-/// A value that encodes (trial, time, channel), so that any index mix-up shows.
-fn tag(k: usize, t: usize, c: usize) -> f64 {
-    (k * 1_000_000 + t * 100 + c) as f64 + 0.25
-}
-
-fn tagged_trials(lens: &[usize], n: usize) -> Vec<Mat<f64>> {
-    lens.iter()
-        .enumerate()
-        .map(|(k, &t)| Mat::from_fn(t, n, |i, c| tag(k, i, c)))
-        .collect()
-}
 
 proptest! {
     #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]

@@ -1,8 +1,6 @@
 //! Properties of the DMD fit (spec §3, issue 2 "What must hold").
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use dsa::{c64, Dataset, Dmd, DmdModel, DsaError, Embedding, OperatorFit, RankRule, ToDataset};
 use faer::stats::prelude::StdRng;
 use faer::Mat;
@@ -10,70 +8,12 @@ use faer::Mat;
 // ---------------------------------------------------------------------------------------------
 // helpers
 
-/// A random normal `n x n` matrix scaled to spectral radius `rho`.
-fn stable_matrix(rng: &mut StdRng, n: usize, rho: f64) -> Mat<f64> {
-    let g = randn(rng, n, n);
-    let r = g
-        .eigenvalues()
-        .unwrap()
-        .iter()
-        .map(|l| l.norm())
-        .fold(0.0, f64::max);
-    Mat::from_fn(n, n, |i, j| g[(i, j)] * rho / r)
-}
-
-/// `x_{t+1} = M x_t + noise * e_t`, rows are time, from a standard normal `x_0`.
-fn simulate(rng: &mut StdRng, m: &Mat<f64>, len: usize, noise: f64) -> Mat<f64> {
-    let n = m.nrows();
-    let x0 = randn(rng, 1, n);
-    let e = randn(rng, len, n);
-    let mut x = Mat::<f64>::zeros(len, n);
-    for c in 0..n {
-        x[(0, c)] = x0[(0, c)];
-    }
-    for t in 1..len {
-        for i in 0..n {
-            let mut s = noise * e[(t, i)];
-            for j in 0..n {
-                s += m[(i, j)] * x[(t - 1, j)];
-            }
-            x[(t, i)] = s;
-        }
-    }
-    x
-}
-
 fn trials_of(rng: &mut StdRng, m: &Mat<f64>, lens: &[usize], noise: f64) -> Dataset {
     Dataset::from_trials(lens.iter().map(|&t| simulate(rng, m, t, noise)).collect()).unwrap()
 }
 
 fn eig(m: &Mat<f64>) -> Vec<c64> {
     m.eigenvalues().unwrap()
-}
-
-fn fro(m: faer::MatRef<'_, f64>) -> f64 {
-    let mut s = 0.0;
-    for j in 0..m.ncols() {
-        for i in 0..m.nrows() {
-            s += m[(i, j)] * m[(i, j)];
-        }
-    }
-    s.sqrt()
-}
-
-fn max_abs_diff(a: faer::MatRef<'_, f64>, b: faer::MatRef<'_, f64>) -> f64 {
-    assert_eq!(a.shape(), b.shape());
-    let mut w = 0.0f64;
-    for j in 0..a.ncols() {
-        for i in 0..a.nrows() {
-            w = w.max((a[(i, j)] - b[(i, j)]).abs());
-        }
-    }
-    w
-}
-
-fn all_finite(m: faer::MatRef<'_, f64>) -> bool {
-    (0..m.ncols()).all(|j| (0..m.nrows()).all(|i| m[(i, j)].is_finite()))
 }
 
 fn param_name(r: Result<DmdModel, DsaError>) -> &'static str {
@@ -97,7 +37,7 @@ fn with_singular_values(rng: &mut StdRng, t: usize, sigma: &[f64]) -> Mat<f64> {
 fn exact_linear_system_recovers_eigenvalues() {
     let mut rng = rng(1);
     for n in 4..=8 {
-        let m = stable_matrix(&mut rng, n, 0.9);
+        let m = stable(&mut rng, n, 0.9);
         let data = trials_of(&mut rng, &m, &[40, 35, 50, 30], 0.0);
         let model = Dmd::params().fit(&data).unwrap();
         assert_eq!(model.rank(), n);
@@ -118,7 +58,7 @@ fn exact_linear_system_recovers_eigenvalues() {
 fn steps_ahead_gives_powers_of_the_eigenvalues() {
     let mut rng = rng(2);
     for (n, s) in [(4, 2), (5, 3), (6, 4)] {
-        let m = stable_matrix(&mut rng, n, 0.95);
+        let m = stable(&mut rng, n, 0.95);
         let data = trials_of(&mut rng, &m, &[60, 45, 50], 0.0);
         let model = Dmd::params().steps_ahead(s).fit(&data).unwrap();
         let want: Vec<c64> = eig(&m).iter().map(|l| l.powi(s as i32)).collect();
@@ -133,7 +73,7 @@ fn steps_ahead_gives_powers_of_the_eigenvalues() {
 fn joining_trials_end_to_end_changes_the_fit() {
     let mut rng = rng(3);
     let n = 5;
-    let m = stable_matrix(&mut rng, n, 0.9);
+    let m = stable(&mut rng, n, 0.9);
     let lens = [30, 30, 30, 30];
     let data = trials_of(&mut rng, &m, &lens, 0.0);
     let joined = {
@@ -180,7 +120,7 @@ fn joining_trials_end_to_end_changes_the_fit() {
 fn rotating_channels_leaves_singular_values_and_spectrum_unchanged() {
     let mut rng = rng(4);
     let n = 6;
-    let m = stable_matrix(&mut rng, n, 0.95);
+    let m = stable(&mut rng, n, 0.95);
     let data = trials_of(&mut rng, &m, &[200, 150, 180], 0.3);
     let q = haar(&mut rng, n);
     let rotated = data.map_channels(q.as_ref()).unwrap();
@@ -237,7 +177,7 @@ fn rotating_channels_leaves_singular_values_and_spectrum_unchanged() {
 #[test]
 fn fixed_rank_is_capped_at_p() {
     let mut rng = rng(5);
-    let m = stable_matrix(&mut rng, 3, 0.9);
+    let m = stable(&mut rng, 3, 0.9);
     let data = trials_of(&mut rng, &m, &[100], 0.5);
     let model = Dmd::params().n_delays(2).rank(10).fit(&data).unwrap();
     let info = model.rank_info();
@@ -275,7 +215,7 @@ fn fixed_rank_is_capped_at_p() {
 #[test]
 fn bad_rank_parameters_are_errors() {
     let mut rng = rng(6);
-    let m = stable_matrix(&mut rng, 3, 0.9);
+    let m = stable(&mut rng, 3, 0.9);
     let data = trials_of(&mut rng, &m, &[100], 0.5);
     assert_eq!(param_name(Dmd::params().rank(0).fit(&data)), "rank");
     assert_eq!(
@@ -398,7 +338,7 @@ fn optimal_hard_threshold_finds_signal_rank() {
 #[test]
 fn numerically_rank_deficient_data_is_capped_and_finite() {
     let mut rng = rng(9);
-    let m = stable_matrix(&mut rng, 3, 0.9);
+    let m = stable(&mut rng, 3, 0.9);
     let base = trials_of(&mut rng, &m, &[150, 120], 0.5);
     let dup = Dataset::from_trials(
         base.trials()
@@ -493,7 +433,7 @@ fn numerical_rank_of(a: faer::MatRef<'_, f64>) -> usize {
 #[test]
 fn reduced_rank_regression_has_rank_r_and_full_rank_equals_pcr() {
     let mut rng = rng(10);
-    let m = stable_matrix(&mut rng, 5, 0.95);
+    let m = stable(&mut rng, 5, 0.95);
     let data = trials_of(&mut rng, &m, &[150, 200, 120], 0.3);
     let d = 3;
     let p = 5 * d;
@@ -536,7 +476,7 @@ fn reduced_rank_rules_apply_to_eigenvalues_of_m() {
     // data of scale ~100: every singular value of H is far above 2, while the eigenvalues of
     // M = V+^T V- (V-^T V-)^-1 V-^T V+ are at most ~1 (V has orthonormal columns)
     let mut rng = rng(11);
-    let m = stable_matrix(&mut rng, 4, 0.95);
+    let m = stable(&mut rng, 4, 0.95);
     let base = trials_of(&mut rng, &m, &[150, 150], 0.3);
     let scale = Mat::from_fn(4, 4, |i, j| if i == j { 100.0 } else { 0.0 });
     let data = base.map_channels(scale.as_ref()).unwrap();
@@ -580,7 +520,7 @@ fn reduced_rank_rules_apply_to_eigenvalues_of_m() {
 #[test]
 fn reduced_rank_with_delays_is_ambiguous() {
     let mut rng = rng(17);
-    let m = stable_matrix(&mut rng, 6, 0.95);
+    let m = stable(&mut rng, 6, 0.95);
     let data = trials_of(&mut rng, &m, &[200, 150, 180], 0.3);
     let model = Dmd::params()
         .n_delays(3)
@@ -617,7 +557,7 @@ fn reduced_rank_with_delays_is_ambiguous() {
 #[test]
 fn ridge_shrinks_the_operator() {
     let mut rng = rng(12);
-    let m = stable_matrix(&mut rng, 5, 0.95);
+    let m = stable(&mut rng, 5, 0.95);
     let data = trials_of(&mut rng, &m, &[150, 150], 0.3);
     for base in [
         Dmd::params().n_delays(3).rank(8),
@@ -646,7 +586,7 @@ fn ridge_shrinks_the_operator() {
 #[test]
 fn predict_one_step_is_the_full_operator_on_true_rows() {
     let mut rng = rng(13);
-    let m = stable_matrix(&mut rng, 4, 0.95);
+    let m = stable(&mut rng, 4, 0.95);
     let train = trials_of(&mut rng, &m, &[200, 150], 0.3);
     let test = trials_of(&mut rng, &m, &[60, 45, 30], 0.3);
     for (d, tau, s, r) in [(3, 2, 1, 8), (4, 1, 2, 10), (1, 1, 1, 4), (2, 3, 3, 5)] {
@@ -729,7 +669,7 @@ fn predict_one_step_is_the_full_operator_on_true_rows() {
 fn predict_with_reseed_reproduces_an_exact_linear_system() {
     let mut rng = rng(14);
     let n = 5;
-    let m = stable_matrix(&mut rng, n, 0.97);
+    let m = stable(&mut rng, n, 0.97);
     let train = trials_of(&mut rng, &m, &[60, 60, 60], 0.0);
     let test = trials_of(&mut rng, &m, &[80, 50], 0.0);
     // d = 1: full rank; d = 3: the embedding has numerical rank n < 3n, the fit is capped
@@ -770,7 +710,7 @@ fn predict_with_reseed_reproduces_an_exact_linear_system() {
 #[test]
 fn predict_rejects_bad_arguments() {
     let mut rng = rng(15);
-    let m = stable_matrix(&mut rng, 3, 0.9);
+    let m = stable(&mut rng, 3, 0.9);
     let train = trials_of(&mut rng, &m, &[100], 0.3);
     let model = Dmd::params().n_delays(3).rank(5).fit(&train).unwrap();
     match model.predict(&train, 0) {
@@ -800,7 +740,7 @@ fn predict_rejects_bad_arguments() {
 #[test]
 fn nalgebra_input_gives_the_same_fit() {
     let mut rng = rng(16);
-    let m = stable_matrix(&mut rng, 4, 0.95);
+    let m = stable(&mut rng, 4, 0.95);
     let data = trials_of(&mut rng, &m, &[120, 90], 0.3);
     let na: Vec<nalgebra::DMatrix<f64>> = data
         .trials()

@@ -1,7 +1,6 @@
 //! Reference parity of the fit (issue 2): singular values and spectra of `dsa-metric`'s float64 fit.
 
-mod common;
-use common::*;
+use crate::common::*;
 use dsa::{Dmd, OperatorFit};
 
 #[test]

@@ -1,53 +1,14 @@
 //! The public face of the crate (issue 4): `dsa::distance`, `Dsa` and its builder, pairwise /
 //! bipartite / one-to-many, per-dataset hyperparameters, threads, progress and cancellation.
 
-mod common;
-
 use std::ops::ControlFlow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use common::*;
+use crate::common::*;
 use dsa::{Dataset, Dsa, DsaComparison, DsaError, PerDataset, RankRule, Score, SizeMismatch};
-use faer::stats::prelude::StdRng;
 use faer::Mat;
-
-/// A random stable system matrix: Gaussian entries scaled to spectral radius `radius`.
-fn stable(rng: &mut StdRng, n: usize, radius: f64) -> Mat<f64> {
-    let g = randn(rng, n, n);
-    let rho = g
-        .eigenvalues()
-        .unwrap()
-        .iter()
-        .map(|l| l.norm())
-        .fold(0.0, f64::max);
-    Mat::from_fn(n, n, |i, j| g[(i, j)] * radius / rho)
-}
-
-/// `x_{t+1} = M x_t + noise * e_t`, `t` steps, rows are time; `e` is `t x n`.
-fn simulate_with(m: &Mat<f64>, e: &Mat<f64>, noise: f64) -> Mat<f64> {
-    let (t, n) = (e.nrows(), m.nrows());
-    let mut x = Mat::<f64>::zeros(t, n);
-    for c in 0..n {
-        x[(0, c)] = e[(0, c)];
-    }
-    for s in 1..t {
-        for i in 0..n {
-            let mut v = noise * e[(s, i)];
-            for j in 0..n {
-                v += m[(i, j)] * x[(s - 1, j)];
-            }
-            x[(s, i)] = v;
-        }
-    }
-    x
-}
-
-fn simulate(m: &Mat<f64>, t: usize, noise: f64, rng: &mut StdRng) -> Mat<f64> {
-    let e = randn(rng, t, m.nrows());
-    simulate_with(m, &e, noise)
-}
 
 /// Four datasets: two systems, two noise realizations each.
 fn four_datasets() -> Vec<Mat<f64>> {
@@ -55,10 +16,10 @@ fn four_datasets() -> Vec<Mat<f64>> {
     let m1 = stable(&mut r, 3, 0.95);
     let m2 = stable(&mut r, 3, 0.9);
     vec![
-        simulate(&m1, 400, 0.2, &mut r),
-        simulate(&m2, 400, 0.2, &mut r),
-        simulate(&m1, 400, 0.2, &mut r),
-        simulate(&m2, 350, 0.2, &mut r),
+        simulate(&mut r, &m1, 400, 0.2),
+        simulate(&mut r, &m2, 400, 0.2),
+        simulate(&mut r, &m1, 400, 0.2),
+        simulate(&mut r, &m2, 350, 0.2),
     ]
 }
 
@@ -77,7 +38,7 @@ fn bitwise_eq(a: &Mat<f64>, b: &Mat<f64>) -> bool {
 fn rotated_copy_is_at_zero() {
     let mut r = rng(1);
     let m = stable(&mut r, 4, 0.9);
-    let x = simulate(&m, 1000, 0.3, &mut r);
+    let x = simulate(&mut r, &m, 1000, 0.3);
     let q = haar(&mut r, 4);
     let y = &x * &q;
     let d = dsa::distance(&x, &y).unwrap();
@@ -113,8 +74,8 @@ fn different_systems_are_apart() {
     let mut r = rng(3);
     let m1 = stable(&mut r, 3, 0.95);
     let m2 = stable(&mut r, 3, 0.6);
-    let x = simulate(&m1, 1000, 0.2, &mut r);
-    let y = simulate(&m2, 1000, 0.2, &mut r);
+    let x = simulate(&mut r, &m1, 1000, 0.2);
+    let y = simulate(&mut r, &m2, 1000, 0.2);
     let d = dsa::distance(&x, &y).unwrap();
     println!("different systems: {d:.4}");
     assert!(d > 0.1, "{d}");
@@ -181,7 +142,7 @@ fn thread_count_does_not_change_results() {
     let xs: Vec<Mat<f64>> = (0..6)
         .map(|k| {
             let m = stable(&mut r, 3, 0.7 + 0.04 * k as f64);
-            simulate(&m, 300, 0.3, &mut r)
+            simulate(&mut r, &m, 300, 0.3)
         })
         .collect();
     let one = small_dsa().threads(1).build().unwrap();
@@ -496,8 +457,8 @@ fn cancellation_returns_an_error_not_a_partial_matrix() {
 fn nalgebra_and_trial_inputs() {
     let mut r = rng(6);
     let m = stable(&mut r, 3, 0.9);
-    let x = simulate(&m, 500, 0.3, &mut r);
-    let y = simulate(&m, 500, 0.3, &mut r);
+    let x = simulate(&mut r, &m, 500, 0.3);
+    let y = simulate(&mut r, &m, 500, 0.3);
     let dsa = small_dsa().build().unwrap();
     let faer_d = dsa.distance(&x, &y).unwrap();
     let xn = nalgebra::DMatrix::from_fn(500, 3, |i, j| x[(i, j)]);
@@ -511,7 +472,7 @@ fn nalgebra_and_trial_inputs() {
     // trials of different lengths, and their rotated copies
     let trials: Vec<Mat<f64>> = [300, 250, 400]
         .iter()
-        .map(|&t| simulate(&m, t, 0.3, &mut r))
+        .map(|&t| simulate(&mut r, &m, t, 0.3))
         .collect();
     let q = haar(&mut r, 3);
     let rotated: Vec<Mat<f64>> = trials.iter().map(|t| t * &q).collect();
@@ -531,7 +492,7 @@ fn defaults_handle_short_and_low_dimensional_inputs() {
     let mut r = rng(7);
     let m = stable(&mut r, 2, 0.9);
     // 12 time points: 7 delays instead of 10
-    let short = simulate(&m, 12, 0.5, &mut r);
+    let short = simulate(&mut r, &m, 12, 0.5);
     let model = Dsa::default().fit(&short).unwrap();
     assert_eq!(model.params().n_delays(), 7);
     let q = haar(&mut r, 2);
@@ -557,7 +518,10 @@ fn defaults_handle_short_and_low_dimensional_inputs() {
 fn pairwise_and_bipartite_on_fitted_operators() {
     let mut r = rng(12);
     let xs: Vec<Mat<f64>> = (0..4)
-        .map(|k| simulate(&stable(&mut r, 3, 0.8 + 0.04 * k as f64), 300, 0.3, &mut r))
+        .map(|k| {
+            let m = stable(&mut r, 3, 0.8 + 0.04 * k as f64);
+            simulate(&mut r, &m, 300, 0.3)
+        })
         .collect();
     for score in [Score::Angular, Score::Euclidean, Score::Wasserstein] {
         let dsa = small_dsa().score(score).build().unwrap();
@@ -592,10 +556,10 @@ fn pairwise_and_bipartite_on_fitted_operators() {
 fn errors_name_the_failing_dataset() {
     let mut r = rng(11);
     let m = stable(&mut r, 2, 0.9);
-    let good: Vec<Mat<f64>> = (0..3).map(|_| simulate(&m, 200, 0.3, &mut r)).collect();
+    let good: Vec<Mat<f64>> = (0..3).map(|_| simulate(&mut r, &m, 200, 0.3)).collect();
     let mut bad = good[0].clone();
     bad[(5, 1)] = f64::NAN;
-    let short = simulate(&m, 8, 0.3, &mut r);
+    let short = simulate(&mut r, &m, 8, 0.3);
     let dsa = Dsa::builder().n_delays(10).rank(4).build().unwrap();
 
     // conversion errors
@@ -654,8 +618,10 @@ fn errors_name_the_failing_dataset() {
 #[test]
 fn size_policies() {
     let mut r = rng(8);
-    let two = simulate(&stable(&mut r, 2, 0.9), 500, 0.3, &mut r);
-    let five = simulate(&stable(&mut r, 5, 0.9), 500, 0.3, &mut r);
+    let m2 = stable(&mut r, 2, 0.9);
+    let two = simulate(&mut r, &m2, 500, 0.3);
+    let m5 = stable(&mut r, 5, 0.9);
+    let five = simulate(&mut r, &m5, 500, 0.3);
     // default: rank 30 is capped at 20 for two channels
     let err = dsa::distance(&two, &five).unwrap_err();
     assert_eq!(err, DsaError::SizeMismatch { a: 20, b: 30 });

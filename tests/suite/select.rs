@@ -1,8 +1,7 @@
 //! Model selection (issue 6): forecast metrics, train/test splits, the n_delays x rank sweep and
 //! the rank rules.
 
-mod common;
-use common::*;
+use crate::common::*;
 
 use dsa::select::{
     forecast_metrics, train_test_split, ForecastMetrics, SelectionRule, Split, SplitBy, SplitKind,
@@ -267,16 +266,6 @@ fn persistence_forecast_has_mase_exactly_one() {
     }
 }
 
-/// Values that identify (trial, time, channel) uniquely.
-fn tagged(lens: &[usize], n: usize) -> Dataset {
-    let trials = lens
-        .iter()
-        .enumerate()
-        .map(|(k, &len)| Mat::from_fn(len, n, |t, c| (k * 1_000_000 + t * 100 + c) as f64))
-        .collect();
-    Dataset::from_trials(trials).unwrap()
-}
-
 fn values(d: &Dataset) -> Vec<u64> {
     let mut v = Vec::new();
     for x in d.trials() {
@@ -308,7 +297,7 @@ fn assert_partition(all: &Dataset, tt: &dsa::select::TrainTest) {
 
 #[test]
 fn single_trajectory_split_by_time_never_leaks() {
-    let data = tagged(&[101], 3);
+    let data = Dataset::from_trials(tagged_trials(&[101], 3)).unwrap();
     for f in [0.3, 0.5, 0.8] {
         let tt = train_test_split(&data, f).unwrap();
         let at = (f * 101.0f64).floor() as usize;
@@ -323,7 +312,7 @@ fn single_trajectory_split_by_time_never_leaks() {
 
 #[test]
 fn multi_trial_split_by_trials_never_leaks() {
-    let data = tagged(&[30, 31, 32, 33, 34], 2);
+    let data = Dataset::from_trials(tagged_trials(&[30, 31, 32, 33, 34], 2)).unwrap();
     let tt = Split::new(0.6).apply(&data).unwrap();
     assert_eq!(
         tt.kind,
@@ -335,7 +324,7 @@ fn multi_trial_split_by_trials_never_leaks() {
     assert_partition(&data, &tt);
     // the last trials test, whole
     assert_eq!(tt.test.trial_lens(), vec![33, 34]);
-    assert_eq!(tt.test.trial(0)[(0, 0)], 3_000_000.0);
+    assert_eq!(tt.test.trial(0)[(0, 0)], tag(3, 0, 0));
     // by time within every trial
     let tt = Split::new(0.6).by(SplitBy::Time).apply(&data).unwrap();
     assert_partition(&data, &tt);
