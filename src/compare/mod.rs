@@ -20,6 +20,7 @@
 
 mod builder;
 mod per_dataset;
+mod stats_access;
 
 pub use builder::DsaBuilder;
 pub use per_dataset::PerDataset;
@@ -246,6 +247,8 @@ pub struct Dsa {
     threads: Option<usize>,
     pool: Option<Arc<rayon::ThreadPool>>,
     progress: Option<ProgressFn>,
+    /// The builder's seed (0 if unset): the default solver's, and `crate::stats`' resampling.
+    seed: u64,
 }
 
 impl fmt::Debug for Dsa {
@@ -257,6 +260,7 @@ impl fmt::Debug for Dsa {
             .field("size_mismatch", &self.size_mismatch)
             .field("threads", &self.threads)
             .field("progress", &self.progress.as_ref().map(|_| "Fn(Progress)"))
+            .field("seed", &self.seed)
             .finish()
     }
 }
