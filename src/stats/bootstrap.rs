@@ -36,7 +36,11 @@ pub(super) fn run(
     let (dx, dy) = datasets(x, y)?;
     let [px, py] = dsa.pair_params(&dx, &dy)?;
     let block = resolve_unit(settings.unit_choice(), &dx, &dy, &[px.clone(), py.clone()])?;
-    let method = settings.interval_method();
+    let method = match (settings.interval_method(), block) {
+        (IntervalMethod::Auto, None) => IntervalMethod::Bca,
+        (IntervalMethod::Auto, Some(_)) => IntervalMethod::Percentile,
+        (m, _) => m,
+    };
     if method == IntervalMethod::Bca && block.is_some() {
         return Err(DsaError::param(
             "interval",
@@ -77,7 +81,7 @@ pub(super) fn run(
     } else {
         0
     };
-    let seed = dsa.seed();
+    let seed = settings.seed_for(dsa);
     let values = run_jobs(dsa, resamples + jackknife, |k| {
         if k < resamples {
             let mut r = rng(seed, Stream::Bootstrap, k);
@@ -103,7 +107,7 @@ pub(super) fn run(
     sorted.sort_by(f64::total_cmp);
     let alpha = (1.0 - level) / 2.0;
     let (lower, upper, z0, a) = match method {
-        IntervalMethod::Percentile => (
+        IntervalMethod::Percentile | IntervalMethod::Auto => (
             quantile(&sorted, alpha),
             quantile(&sorted, 1.0 - alpha),
             None,

@@ -31,7 +31,7 @@ pub(super) fn run(
     let mut sy = Source::new(&dy, py, block, "y")?;
     let fitter = Fitter::prepare(dsa, settings.refit_path(), &mut [&mut sx, &mut sy]);
     let (nx, ny) = (sx.units.len(), sy.units.len());
-    let seed = dsa.seed();
+    let seed = settings.seed_for(dsa);
     // job 0: all the data; job i: split i - 1
     let values = run_jobs(dsa, splits + 1, |k| {
         if k == 0 {

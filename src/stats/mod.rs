@@ -36,9 +36,9 @@
 //! regression on their sums (see [`Refit`] for when it hands a fit to the exact path).
 //!
 //! **Runs.** Resamples run in parallel on the `Dsa`'s pool (or rayon's global pool); each
-//! resample's random draws come from a generator seeded by `(Dsa::seed, method, resample
-//! index)`, never from thread-local state, so results are bit for bit the same for any
-//! number of threads. The `Dsa`'s progress callback is called after each resample with
+//! resample's random draws come from a generator seeded by `(seed, method, resample index)`,
+//! `seed` being [`Dsa::seed`] unless [`Resampling::seed`] overrides it, never from
+//! thread-local state, so results are bit for bit the same for any number of threads. The `Dsa`'s progress callback is called after each resample with
 //! `Progress { done, total, pair: (resample, 0) }` (the jobs of each method are listed on it);
 //! [`ControlFlow::Break`](std::ops::ControlFlow::Break) cancels the call, which returns
 //! [`DsaError::Cancelled`](crate::DsaError::Cancelled) and no partial result.
@@ -119,13 +119,18 @@ pub fn permutation_test(
 }
 
 /// A bootstrap confidence interval at `level` (e.g. 0.95) for the distance between `x` and
-/// `y` (lists of trials), with the default [`Resampling`]: the percentile interval.
+/// `y` (lists of trials), with the default [`Resampling`]: BCa for trials, percentile for
+/// blocks of one trajectory ([`IntervalMethod::Auto`]).
 ///
 /// Each of `resamples` resamples draws every side's trials with replacement (as many as it
 /// has), or, for one trajectory per side, circular blocks of it; both sides are refitted and
-/// compared. The interval reads the replicates' quantiles (see [`IntervalMethod`] for BCa).
-/// The estimate is the distance on all the data. Seeded by [`Dsa::seed`]; progress jobs:
-/// `resamples` (plus `K_x + K_y` jackknife fits for BCa).
+/// compared. The interval reads the replicates' quantiles, at levels that BCa corrects for
+/// bias and skewness (see [`IntervalMethod`]). The estimate is the distance on all the data.
+/// Seeded by [`Dsa::seed`]; progress jobs: `resamples` (plus `K_x + K_y` leave-one-trial-out
+/// fits for BCa).
+///
+/// Coverage needs enough trials: with about 10 trials per side 95% intervals cover less than
+/// 90% of the time (`docs/statistics.md`); use 20 or more.
 ///
 /// An interval for a distance near 0 is unreliable (a distance cannot go below 0, and
 /// estimation noise adds to it): test "same dynamics?" with [`permutation_test`] instead.

@@ -93,7 +93,7 @@ pub(super) fn run(
             )
         }
         None => {
-            let seed = dsa.seed();
+            let seed = settings.seed_for(dsa);
             let values = run_jobs(dsa, permutations + 1, |k| {
                 if k == 0 {
                     let xs: Vec<usize> = (0..nx).collect();

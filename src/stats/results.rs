@@ -95,7 +95,7 @@ pub struct Interval {
     pub upper: f64,
     /// The requested coverage, in `(0, 1)`.
     pub level: f64,
-    /// How the interval was formed from the replicates.
+    /// How the interval was formed from the replicates (BCa or percentile, never `Auto`).
     pub method: IntervalMethod,
     /// The bootstrap replicates, in resample order.
     pub replicates: Vec<f64>,
