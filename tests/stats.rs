@@ -518,57 +518,56 @@ fn reduced_rank_takes_the_exact_path() {
 #[test]
 fn same_results_on_one_and_four_threads() {
     let (x, y) = small_pair(5);
-    let one = Dsa::builder()
-        .n_delays(2)
-        .rank(4)
-        .threads(1)
-        .seed(9)
-        .build()
-        .unwrap();
-    let four = Dsa::builder()
-        .n_delays(2)
-        .rank(4)
-        .threads(4)
-        .seed(9)
-        .build()
-        .unwrap();
-    let global = Dsa::builder().n_delays(2).rank(4).seed(9).build().unwrap();
-    let bca = Resampling::new().interval(IntervalMethod::Bca);
-    for dsa in [&four, &global] {
-        assert_eq!(
-            dsa::stats::permutation_test(&one, &x, &y, 60).unwrap(),
-            dsa::stats::permutation_test(dsa, &x, &y, 60).unwrap()
-        );
-        assert_eq!(
-            bca.bootstrap(&one, &x, &y, 40, 0.9).unwrap(),
-            bca.bootstrap(dsa, &x, &y, 40, 0.9).unwrap()
-        );
-        assert_eq!(
-            dsa::stats::noise_ceiling(&one, &x, &y, 8).unwrap(),
-            dsa::stats::noise_ceiling(dsa, &x, &y, 8).unwrap()
-        );
-    }
-    // blocks of one trajectory each
+    let build = |threads: Option<usize>| {
+        Dsa::builder()
+            .n_delays(2)
+            .rank(4)
+            .threads(threads)
+            .solver(dsa::RiemannianLbfgs::default().n_random(0))
+            .build()
+            .unwrap()
+    };
+    let r = Resampling::new().seed(9);
+    let bca = r.interval(IntervalMethod::Bca);
+    let one = build(Some(1));
     let (u, v) = (
         simulate(&rot(0.9, 0.3), 1, 1200, 1),
         simulate(&rot(0.9, 0.3), 1, 1200, 2),
     );
-    assert_eq!(
-        dsa::stats::permutation_test(&one, &u, &v, 30).unwrap(),
-        dsa::stats::permutation_test(&four, &u, &v, 30).unwrap()
-    );
-    assert_eq!(
-        dsa::stats::bootstrap(&one, &u, &v, 20, 0.9).unwrap(),
-        dsa::stats::bootstrap(&four, &u, &v, 20, 0.9).unwrap()
-    );
-    // another seed draws other resamples
-    let other = Dsa::builder().n_delays(2).rank(4).seed(10).build().unwrap();
-    assert_ne!(
-        dsa::stats::permutation_test(&one, &x, &y, 60).unwrap().null,
-        dsa::stats::permutation_test(&other, &x, &y, 60)
+    let run = |dsa: &Dsa| {
+        (
+            r.permutation_test(dsa, &x, &y, 60).unwrap(),
+            bca.bootstrap(dsa, &x, &y, 40, 0.9).unwrap(),
+            r.noise_ceiling(dsa, &x, &y, 8).unwrap(),
+            // blocks of one trajectory each
+            r.permutation_test(dsa, &u, &v, 30).unwrap(),
+            r.bootstrap(dsa, &u, &v, 20, 0.9).unwrap(),
+        )
+    };
+    let want = run(&one);
+    assert_eq!(want, run(&build(Some(4))));
+    assert_eq!(want, run(&build(None)));
+    // the draws follow the seed: the Dsa's, unless overridden
+    let seeded = |seed: u64| {
+        Dsa::builder()
+            .n_delays(2)
+            .rank(4)
+            .seed(seed)
+            .build()
             .unwrap()
-            .null
-    );
+    };
+    let null = |dsa: &Dsa| dsa::stats::permutation_test(dsa, &x, &y, 10).unwrap().null;
+    assert_eq!(null(&seeded(9)), null(&seeded(9)));
+    assert_ne!(null(&seeded(9)), null(&seeded(10)));
+    // the same splits (the Dsa's seed also seeds its solver's random starts: last bits)
+    let overridden = Resampling::new()
+        .seed(10)
+        .permutation_test(&seeded(9), &x, &y, 10)
+        .unwrap()
+        .null;
+    for (a, b) in overridden.iter().zip(&null(&seeded(10))) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b}");
+    }
 }
 
 // ---------------------------------------------------------------------------------------
