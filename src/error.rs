@@ -91,6 +91,13 @@ pub enum DsaError {
         /// Which routine.
         routine: &'static str,
     },
+    /// A resampling method of [`crate::stats`] has too few units (trials, or blocks of a
+    /// trajectory) on one side to resample.
+    #[error("too few resampling units: {what}")]
+    TooFewUnits {
+        /// Which side, how many units it has, how many are needed, and what to do.
+        what: String,
+    },
     /// A long computation was cancelled through its progress callback.
     #[error("cancelled by the progress callback after {done} of {total} pairs; no partial result is returned")]
     Cancelled {

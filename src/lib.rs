@@ -17,6 +17,7 @@ pub mod operator;
 pub mod select;
 pub mod similarity;
 pub mod solver;
+pub mod stats;
 
 pub use compare::{distance, Dsa, DsaBuilder, DsaComparison, DsaReport, PerDataset, Progress};
 pub use data::{Dataset, ToDataset};

@@ -162,7 +162,7 @@ pub(crate) fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
     ));
     let (prepared, scale) = prepare(a);
     let a = prepared.as_ref().map_or(a, Mat::as_ref);
-    svd(
+    if svd(
         a,
         s.as_mut(),
         None,
@@ -170,10 +170,34 @@ pub(crate) fn singular_values(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
         SEQ,
         MemStack::new(&mut mem),
         default(),
-    )?;
+    )
+    .is_err()
+    {
+        return singular_values_symmetric(a).map(|s| s.into_iter().map(|x| x / scale).collect());
+    }
     let mut s: Vec<f64> = s.column_vector().iter().map(|x| x / scale).collect();
     sort_descending(&mut s, &mut []);
     Ok(s)
+}
+
+/// Singular values, descending, as the `min(m, n)` largest eigenvalues of the symmetric
+/// `[[0, A], [A^T, 0]]` (whose eigenvalues are `+-s_i` and zeros): the fallback for matrices on
+/// which faer 0.24's SVD does not converge (seen on a 4 x 4 skew-symmetric matrix with paired
+/// singular values, with and without vectors), to the same absolute accuracy `eps ||A||`.
+fn singular_values_symmetric(a: MatRef<'_, f64>) -> Result<Vec<f64>> {
+    let (m, n) = a.shape();
+    let jw = Mat::from_fn(m + n, m + n, |i, j| match (i < m, j < m) {
+        (true, false) => a[(i, j - m)],
+        (false, true) => a[(j, i - m)],
+        _ => 0.0,
+    });
+    let values = sym_eigenvalues(jw.as_ref())?;
+    Ok(values
+        .iter()
+        .rev()
+        .take(m.min(n))
+        .map(|x| x.max(0.0))
+        .collect())
 }
 
 /// Symmetric eigendecomposition of `(a + a^T)/2`: eigenvalues ascending, orthonormal eigenvectors.
@@ -533,5 +557,64 @@ pub(crate) fn solve_complex(a: MatRef<'_, c64>, b: MatRef<'_, c64>) -> Option<Ma
         Some(x)
     } else {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn singular_values_where_faer_does_not_converge() {
+        // the skew-symmetric part of a normalized DMD operator (a bootstrap refit) on which
+        // faer 0.24's SVD does not converge, with or without vectors
+        let k = faer::mat![
+            [
+                0.0,
+                -0.20302881485397378,
+                -0.14093574193809505,
+                0.04199061585982596
+            ],
+            [
+                0.20302881485397378,
+                0.0,
+                -0.04745064123823675,
+                -0.1453324938487351
+            ],
+            [
+                0.14093574193809505,
+                0.04745064123823675,
+                0.0,
+                0.011022919863923219
+            ],
+            [
+                -0.04199061585982596,
+                0.1453324938487351,
+                -0.011022919863923219,
+                0.0
+            ],
+        ];
+        let s = singular_values(k.as_ref()).unwrap();
+        // the transpose has the same singular values, and faer converges on it
+        let t = singular_values(k.transpose()).unwrap();
+        assert_eq!(s.len(), 4);
+        for (a, b) in s.iter().zip(&t) {
+            assert!((a - b).abs() < 1e-15, "{s:?} vs {t:?}");
+        }
+    }
+
+    #[test]
+    fn symmetric_fallback_agrees_with_the_svd() {
+        for (m, n) in [(4, 4), (5, 3), (3, 6)] {
+            let a = Mat::from_fn(m, n, |i, j| {
+                (((i * 7 + j * 13 + m) as f64).sin() * 43758.5453).fract()
+            });
+            let s = singular_values(a.as_ref()).unwrap();
+            let f = singular_values_symmetric(a.as_ref()).unwrap();
+            assert_eq!(s.len(), f.len());
+            for (x, y) in s.iter().zip(&f) {
+                assert!((x - y).abs() < 1e-14, "{m}x{n}: {s:?} vs {f:?}");
+            }
+        }
     }
 }

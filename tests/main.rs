@@ -36,4 +36,5 @@ mod suite {
     mod reference_fit;
     mod robustness;
     mod select;
+    mod stats;
 }

@@ -596,7 +596,8 @@ impl DsaBuilder {
     /// Seed of the default solver's random starts (default 0). Every pair is solved with the
     /// same seed, so a pair's distance depends neither on the other datasets of a call nor on
     /// the number of threads. With a custom [`solver`](Self::solver), set its seed on the solver
-    /// itself (setting both is an error).
+    /// itself (setting both is an error). The seed also drives the resampling of
+    /// [`crate::stats`] (0 when unset, including with a custom solver).
     ///
     /// # Example
     /// ```
@@ -755,6 +756,7 @@ impl DsaBuilder {
             threads: self.threads,
             pool,
             progress: self.progress,
+            seed: self.seed.unwrap_or(0),
         })
     }
 }

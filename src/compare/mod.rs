@@ -24,6 +24,7 @@ mod report;
 mod schedule;
 mod score;
 mod triangle;
+mod stats_access;
 
 pub use builder::DsaBuilder;
 pub use per_dataset::PerDataset;
@@ -141,6 +142,8 @@ pub struct Dsa {
     threads: Option<usize>,
     pool: Option<Arc<rayon::ThreadPool>>,
     progress: Option<ProgressFn>,
+    /// The builder's seed (0 if unset): the default solver's, and `crate::stats`' resampling.
+    seed: u64,
 }
 
 impl fmt::Debug for Dsa {
@@ -152,6 +155,7 @@ impl fmt::Debug for Dsa {
             .field("size_mismatch", &self.size_mismatch)
             .field("threads", &self.threads)
             .field("progress", &self.progress.as_ref().map(|_| "Fn(Progress)"))
+            .field("seed", &self.seed)
             .finish()
     }
 }
