@@ -305,6 +305,18 @@ fn r_factor(mut a: Mat<f64>) -> Mat<f64> {
     Mat::from_fn(n, n, |i, j| if i < k && i <= j { a[(i, j)] } else { 0.0 })
 }
 
+/// A power of four near `1 / max` (exact square root), or 1 for `max` in `[1e-100, 1e100]`.
+fn pow4_scale(max: f64) -> f64 {
+    let c = linalg::pow2_scale(max);
+    if c == 1.0 {
+        return 1.0;
+    }
+    // c = 2^e exactly; round e down to an even number, within the normal range
+    let e = c.log2().round() as i64;
+    let e = (e - e.rem_euclid(2)).clamp(-1022, 1022);
+    f64::from_bits(((e + 1023) as u64) << 52)
+}
+
 /// Pseudo-inverse with the cut-off of numpy (>= 2) and torch: singular values at or below
 /// `max(rows, cols) * eps * s_max` are treated as zero.
 fn pinv(a: MatRef<'_, f64>) -> Result<Mat<f64>> {
@@ -346,6 +358,14 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
         }
     }
     let total: usize = t_k.iter().sum();
+    // Outputs and inputs far from 1 (beyond 1e+-100) are scaled by powers of two, `cy` (a power
+    // of four, so that its square root is exact) and `cu`: the projection and its SVD scale
+    // with `cy` exactly, the states `Xhat` with `sqrt(cy)`, and the regression below is set up
+    // in the original units of A and B. Both are 1 for ordinary data.
+    let max_abs = |d: &Dataset| d.trials().iter().fold(0.0f64, |m, t| m.max(t.norm_max()));
+    let cy = pow4_scale(max_abs(states));
+    let cu = linalg::pow2_scale(max_abs(inputs));
+    let sqrt_cy = cy.sqrt();
     let (d_uf, d_zp, d_yf) = (p * m, p * (m + n_out), p * n_out);
     let rows = d_uf + d_zp + d_yf;
     // H^T = [U_f; U_p; Y_p; Y_f]^T, one row per column j of a trial, oldest sample first
@@ -355,14 +375,14 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
         for i in 0..p {
             for c in 0..m {
                 for j in 0..tk {
-                    ht[(r0 + j, i * m + c)] = u[(j + p + i, c)];
-                    ht[(r0 + j, d_uf + i * m + c)] = u[(j + i, c)];
+                    ht[(r0 + j, i * m + c)] = cu * u[(j + p + i, c)];
+                    ht[(r0 + j, d_uf + i * m + c)] = cu * u[(j + i, c)];
                 }
             }
             for c in 0..n_out {
                 for j in 0..tk {
-                    ht[(r0 + j, d_uf + p * m + i * n_out + c)] = y[(j + i, c)];
-                    ht[(r0 + j, d_uf + d_zp + i * n_out + c)] = y[(j + p + i, c)];
+                    ht[(r0 + j, d_uf + p * m + i * n_out + c)] = cy * y[(j + i, c)];
+                    ht[(r0 + j, d_uf + d_zp + i * n_out + c)] = cy * y[(j + p + i, c)];
                 }
             }
         }
@@ -403,7 +423,8 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
         });
     }
     let sq: Vec<f64> = s[..n].iter().map(|x| x.sqrt()).collect();
-    let gamma = Mat::from_fn(d_yf, n, |i, j| svd.u[(i, j)] * sq[j]);
+    // Gamma of the original outputs: Gamma_s = sqrt(cy) Gamma
+    let gamma = Mat::from_fn(d_yf, n, |i, j| svd.u[(i, j)] * sq[j] / sqrt_cy);
     // Xhat^T = Z_p^T (diag(1/sqrt(s_n)) Uo_n^T W)^T   (columns x n)
     let mut pm = Mat::<f64>::zeros(n, d_zp);
     mm(
@@ -419,7 +440,12 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
     }
     let mut xt = Mat::<f64>::zeros(total, n);
     mm(xt.as_mut(), zpt.as_ref(), pm.transpose(), 1.0);
-    // regression pairs within trials: (x_j, u_{j+p}) -> x_{j+1}
+    // regression pairs within trials: (x_j, u_{j+p}) -> x_{j+1}, with the states in scaled
+    // units (Xhat_s = sqrt(cy) Xhat) and the inputs as sqrt(cy) u: multiplying the original
+    // residual X_next - A X - B U by sqrt(cy) gives this one with the same A and B, and the
+    // ridge parameter lambda cy keeps the original penalty. Without a ridge the inputs enter
+    // as cu u (B scaled by sqrt(cy) / cu, undone below), which keeps extreme inputs in range.
+    let u_factor = if params.0.lambda == 0.0 { cu } else { sqrt_cy };
     let n_pairs: usize = t_k.iter().map(|&t| t - 1).sum();
     if n_pairs == 0 {
         return Err(DsaError::Degenerate {
@@ -451,18 +477,25 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
                 yt[(dst + j, c)] = xt[(src + j + 1, c)];
             }
             for (ca, &c) in active.iter().enumerate() {
-                zt[(dst + j, n + ca)] = u[(j + p, c)];
+                zt[(dst + j, n + ca)] = u_factor * u[(j + p, c)];
             }
         }
         src += tk;
         dst += tk - 1;
     }
-    let ab_t = crate::operator::ridge(&zt, &yt, params.0.lambda)?;
+    let lambda = params.0.lambda * cy;
+    if !lambda.is_finite() {
+        return Err(DsaError::param(
+            "lambda",
+            "too large for outputs of this magnitude (lambda times the squared scale overflows)",
+        ));
+    }
+    let ab_t = crate::operator::ridge(&zt, &yt, lambda)?;
     let a = Mat::from_fn(n, n, |i, j| ab_t[(j, i)]);
     let mut b = Mat::<f64>::zeros(n, m);
     for (ca, &c) in active.iter().enumerate() {
         for i in 0..n {
-            b[(i, c)] = ab_t[(n + ca, i)];
+            b[(i, c)] = ab_t[(n + ca, i)] * u_factor / sqrt_cy;
         }
     }
     let c = gamma.as_ref().subrows(0, n_out).to_owned();
@@ -483,7 +516,7 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
         b,
         c,
         gamma,
-        s,
+        s: s.iter().map(|x| x / cy).collect(),
         rank,
         eigenvalues,
         columns: total,
