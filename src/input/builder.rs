@@ -9,7 +9,7 @@ use super::compare::Comparer;
 use super::dmdc::{Dmdc, DmdcValidParams, TrialShift};
 use super::joint::{JointDynamics, DEFAULT_WEIGHT};
 use super::model::{DrivenFit, InputModel};
-use super::subspace::{Subspace, SubspaceValidParams};
+use super::subspace::{Subspace, SubspaceBasis, SubspaceValidParams};
 use super::{Controllability, InputCompare, InputDsa, InputFit};
 use crate::compare::Progress;
 use crate::data::Dataset;
@@ -50,8 +50,9 @@ impl FitParams {
 /// Every setter consumes and returns the builder; nothing is checked until `build`, which
 /// reports the first invalid setting as [`DsaError::InvalidParameter`] naming it.
 ///
-/// Defaults (the reference's, except the score): [`InputFit::Subspace`], `n_delays = 1`, the
-/// order by the 0.999 energy rule (subspace) or full ranks (DMDc), `lambda = 0`,
+/// Defaults (the reference's, except the score and the subspace basis): [`InputFit::Subspace`]
+/// with [`SubspaceBasis::Orthonormal`], `n_delays = 1`, the order by the 0.999 energy rule
+/// (subspace) or full ranks (DMDc), `lambda = 0`,
 /// [`InputCompare::Joint`] with [`Controllability::Scaled`], [`Score::Angular`] (the crate's
 /// default; the reference's is Euclidean), `control_weight = 1` for
 /// [`InputCompare::JointDynamics`], the crate's default solver with seed 0, rayon's global
@@ -84,6 +85,7 @@ pub struct InputDsaBuilder {
     input_rank: Option<RankRule>,
     lambda: f64,
     trial_shift: Option<TrialShift>,
+    subspace_basis: Option<SubspaceBasis>,
     compare: InputCompare,
     score: Score,
     controllability: Controllability,
@@ -106,6 +108,7 @@ impl Default for InputDsaBuilder {
             input_rank: None,
             lambda: 0.0,
             trial_shift: None,
+            subspace_basis: None,
             compare: InputCompare::Joint,
             score: Score::Angular,
             controllability: Controllability::Scaled,
@@ -302,6 +305,24 @@ impl InputDsaBuilder {
         self.trial_shift = Some(shift);
         self
     }
+    /// Subspace fit only: the latent basis (default [`SubspaceBasis::Orthonormal`], which the
+    /// system fixes up to an orthogonal transformation; [`SubspaceBasis::Reference`] is the
+    /// reference's, which depends on the data).
+    ///
+    /// # Example
+    /// ```
+    /// # fn main() -> dsa::Result<()> {
+    /// use dsa::input::SubspaceBasis;
+    /// let dsa = dsa::InputDsa::builder().subspace_basis(SubspaceBasis::Reference).build()?;
+    /// assert!(dsa::InputDsa::builder().fit(dsa::InputFit::Dmdc).subspace_basis(SubspaceBasis::Reference).build().is_err());
+    /// # let _ = dsa;
+    /// # Ok(()) }
+    /// ```
+    #[must_use]
+    pub fn subspace_basis(mut self, basis: SubspaceBasis) -> Self {
+        self.subspace_basis = Some(basis);
+        self
+    }
     /// The comparison (default [`InputCompare::Joint`]).
     ///
     /// # Example
@@ -438,7 +459,7 @@ impl InputDsaBuilder {
     /// [`DsaError::InvalidParameter`] naming the first invalid setting: `n_delays` of 0, `rank`
     /// of 0, a negative or non-finite `lambda` or `control_weight`; a DMDc-only setting
     /// (`delay_interval`, `n_control_delays`, `steps_ahead`, `input_rank`, `trial_shift`) with
-    /// the subspace fit; `score` Wasserstein with a mode other than `State`; `seed` with a
+    /// the subspace fit, `subspace_basis` with the DMDc fit; `score` Wasserstein with a mode other than `State`; `seed` with a
     /// custom solver is allowed (it seeds `JointDynamics`); `threads(0)`.
     ///
     /// # Example
@@ -449,6 +470,14 @@ impl InputDsaBuilder {
     pub fn build(self) -> Result<InputDsa> {
         let fit = match self.fit {
             InputFit::Dmdc => {
+                if self.subspace_basis.is_some() {
+                    return Err(DsaError::param(
+                        "subspace_basis",
+                        "applies to the subspace fit only: choose .fit(InputFit::Subspace), or \
+                         leave it unset for the DMDc fit (whose basis is the data's principal \
+                         components)",
+                    ));
+                }
                 let mut p = Dmdc::params()
                     .n_delays(self.n_delays)
                     .lambda(self.lambda)
@@ -481,7 +510,8 @@ impl InputDsaBuilder {
                 }
                 let mut p = Subspace::params()
                     .n_delays(self.n_delays)
-                    .lambda(self.lambda);
+                    .lambda(self.lambda)
+                    .basis(self.subspace_basis.unwrap_or_default());
                 if let Some(r) = self.rank {
                     p = p.rank_rule(r);
                 }

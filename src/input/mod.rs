@@ -24,9 +24,12 @@
 //!   it builds `T x T` dense projectors (`T` the number of samples), which is slow and
 //!   memory-hungry, and identifies the same model class as `n4sid` (see `docs/inputs.md`).
 //!
-//! Both return `A` (`n x n`, the latent dynamics) and `B` (`n x m`, how the inputs drive it),
-//! defined up to a change of latent basis: in practice up to the signs of the latent
-//! coordinates (`D A D`, `D B` for a diagonal `D` of `+-1`), which every comparison below
+//! Both return `A` (`n x n`, the latent dynamics) and `B` (`n x m`, how the inputs drive it) in
+//! a latent basis that the system fixes up to an orthogonal transformation: the principal
+//! components of the data (DMDc), or the basis in which the observability matrix has
+//! orthonormal columns (subspace, [`SubspaceBasis::Orthonormal`]; the reference's basis, which
+//! depends on the data, is [`SubspaceBasis::Reference`]). The remaining freedom, in practice
+//! the signs of the latent coordinates (`D A D`, `D B`), is what every comparison below
 //! ignores.
 //!
 //! # Comparisons ([`InputCompare`])
@@ -93,9 +96,16 @@ pub use joint::{
 };
 pub use model::{DrivenFit, InputModel};
 pub use pipeline::{InputDsa, InputReport};
-pub use subspace::{Subspace, SubspaceModel, SubspaceParams, SubspaceValidParams, DEFAULT_ENERGY};
+pub use subspace::{
+    Subspace, SubspaceBasis, SubspaceModel, SubspaceParams, SubspaceValidParams, DEFAULT_ENERGY,
+};
 
 use faer::Mat;
+
+/// The examples of `docs/inputs.md`, compiled and run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../../docs/inputs.md")]
+struct InputsDoc;
 
 /// Which model is fitted to each system's states and inputs.
 ///

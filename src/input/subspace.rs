@@ -24,6 +24,10 @@
 //! [A, B] = X_next Z^T (Z Z^T + lambda I)^-1,    Z = [X_cur; U_mid],    C = first N rows of Gamma.
 //! ```
 //!
+//! That is the reference's latent basis ([`SubspaceBasis::Reference`]); the default
+//! ([`SubspaceBasis::Orthonormal`]) takes `Gamma = Uo_n`, `x = diag(s_n) Vo_n^T` instead, a basis
+//! fixed by `(A, C)` up to an orthogonal transformation (see [`SubspaceBasis`]).
+//!
 //! `O` is never formed: it equals `M Q_12^T` with `M = L32 L22^+ [L21, L22]` (`Q_12`
 //! orthonormal columns), so `s` and `Uo` are those of the small matrix `M`, and
 //! `Vo_n^T = diag(1/s_n) Uo_n^T O`, i.e. `Xhat = diag(1/sqrt(s_n)) Uo_n^T (L32 L22^+) Z_p`.
@@ -42,6 +46,40 @@ use crate::operator::{RankInfo, RankRule};
 /// The reference's default order rule: the smallest order whose singular values of `O` carry
 /// 99.9% of the energy (`sum s_i^2`).
 pub const DEFAULT_ENERGY: f64 = 0.999;
+
+/// The latent basis of a subspace fit. The fit determines `(A, B, C)` only up to an invertible
+/// change of latent coordinates; the comparisons look for an orthogonal one, so the basis must
+/// be fixed up to an orthogonal transformation by the system, not by the data.
+///
+/// # Example
+/// ```
+/// use dsa::input::{DrivenFit, Subspace, SubspaceBasis};
+/// # fn main() -> dsa::Result<()> {
+/// let (x, u) = dsa::input::simulate_example(300, 0);
+/// let data = |m: &faer::Mat<f64>| dsa::Dataset::from_trajectory(m.as_ref());
+/// let m = Subspace::params().rank(3).fit(&data(&x)?, &data(&u)?)?;
+/// // the default basis: the observability matrix has orthonormal columns
+/// let g = m.observability();
+/// assert!((g.transpose() * g - faer::Mat::<f64>::identity(3, 3)).norm_max() < 1e-12);
+/// let r = Subspace::params().rank(3).basis(SubspaceBasis::Reference).fit(&data(&x)?, &data(&u)?)?;
+/// assert!((m.eigenvalues()[0] - r.eigenvalues()[0]).norm() < 1e-10); // the same system
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Hash)]
+#[non_exhaustive]
+pub enum SubspaceBasis {
+    /// `Gamma = Uo_n` (orthonormal columns), `x = diag(s_n) Vo_n^T` (the default). Any two
+    /// realizations of the same `(A, C)` with orthonormal `Gamma` differ by an orthogonal
+    /// change of basis, so the basis depends on the system alone: the same system driven by
+    /// other inputs, or systems that differ only in `B`, have comparable latent coordinates.
+    #[default]
+    Orthonormal,
+    /// The reference's: `Gamma = Uo_n diag(sqrt(s_n))`, `Xhat = diag(sqrt(s_n)) Vo_n^T`
+    /// (`Xhat Xhat^T` diagonal). It depends on the input and noise statistics, so fits of the
+    /// same system from different data are related by a general, not orthogonal, similarity
+    /// (distances of ~1e-2 between noiseless fits of one system with other inputs).
+    Reference,
+}
 
 /// Namespace for the subspace fit: `Subspace::params()` starts a [`SubspaceParams`] builder.
 ///
@@ -84,6 +122,7 @@ pub struct SubspaceParams {
     n_delays: usize,
     rank: RankRule,
     lambda: f64,
+    basis: SubspaceBasis,
 }
 
 impl Default for SubspaceParams {
@@ -92,6 +131,7 @@ impl Default for SubspaceParams {
             n_delays: 1,
             rank: RankRule::ExplainedVariance(DEFAULT_ENERGY),
             lambda: 0.0,
+            basis: SubspaceBasis::Orthonormal,
         }
     }
 }
@@ -128,6 +168,12 @@ impl SubspaceParams {
     #[must_use]
     pub fn lambda(mut self, lambda: f64) -> Self {
         self.lambda = lambda;
+        self
+    }
+    /// The latent basis (default [`SubspaceBasis::Orthonormal`]).
+    #[must_use]
+    pub fn basis(mut self, basis: SubspaceBasis) -> Self {
+        self.basis = basis;
         self
     }
 
@@ -169,6 +215,11 @@ impl SubspaceValidParams {
     #[must_use]
     pub fn lambda(&self) -> f64 {
         self.0.lambda
+    }
+    /// The latent basis.
+    #[must_use]
+    pub fn basis(&self) -> SubspaceBasis {
+        self.0.basis
     }
 }
 
@@ -422,10 +473,19 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
                 .into(),
         });
     }
+    // The basis: x = diag(w) Uo_n^T W Z_p with w = 1 / sqrt(s) (reference) or 1 (orthonormal
+    // Gamma). In scaled units the states are x_s = k x with k = sqrt(cy) (reference: Xhat
+    // scales with sqrt(s)) or cy (orthonormal: x scales with s), and Gamma = Uo_n diag(g).
     let sq: Vec<f64> = s[..n].iter().map(|x| x.sqrt()).collect();
-    // Gamma of the original outputs: Gamma_s = sqrt(cy) Gamma
-    let gamma = Mat::from_fn(d_yf, n, |i, j| svd.u[(i, j)] * sq[j] / sqrt_cy);
-    // Xhat^T = Z_p^T (diag(1/sqrt(s_n)) Uo_n^T W)^T   (columns x n)
+    let (w_row, k, g): (Vec<f64>, f64, Vec<f64>) = match params.0.basis {
+        SubspaceBasis::Reference => (
+            sq.iter().map(|q| 1.0 / q).collect(),
+            sqrt_cy,
+            sq.iter().map(|q| q / sqrt_cy).collect(),
+        ),
+        SubspaceBasis::Orthonormal => (vec![1.0; n], cy, vec![1.0; n]),
+    };
+    let gamma = Mat::from_fn(d_yf, n, |i, j| svd.u[(i, j)] * g[j]);
     let mut pm = Mat::<f64>::zeros(n, d_zp);
     mm(
         pm.as_mut(),
@@ -433,19 +493,19 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
         w.as_ref(),
         1.0,
     );
-    for (i, q) in sq.iter().enumerate() {
+    for (i, wi) in w_row.iter().enumerate() {
         for j in 0..d_zp {
-            pm[(i, j)] /= q;
+            pm[(i, j)] *= wi;
         }
     }
     let mut xt = Mat::<f64>::zeros(total, n);
     mm(xt.as_mut(), zpt.as_ref(), pm.transpose(), 1.0);
     // regression pairs within trials: (x_j, u_{j+p}) -> x_{j+1}, with the states in scaled
-    // units (Xhat_s = sqrt(cy) Xhat) and the inputs as sqrt(cy) u: multiplying the original
-    // residual X_next - A X - B U by sqrt(cy) gives this one with the same A and B, and the
-    // ridge parameter lambda cy keeps the original penalty. Without a ridge the inputs enter
-    // as cu u (B scaled by sqrt(cy) / cu, undone below), which keeps extreme inputs in range.
-    let u_factor = if params.0.lambda == 0.0 { cu } else { sqrt_cy };
+    // units (x_s = k x) and the inputs as k u: multiplying the original residual
+    // X_next - A X - B U by k gives this one with the same A and B, and the ridge parameter
+    // lambda k^2 keeps the original penalty. Without a ridge the inputs enter as cu u (B scaled
+    // by k / cu, undone below), which keeps extreme inputs in range.
+    let u_factor = if params.0.lambda == 0.0 { cu } else { k };
     let n_pairs: usize = t_k.iter().map(|&t| t - 1).sum();
     if n_pairs == 0 {
         return Err(DsaError::Degenerate {
@@ -483,7 +543,7 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
         src += tk;
         dst += tk - 1;
     }
-    let lambda = params.0.lambda * cy;
+    let lambda = params.0.lambda * k * k;
     if !lambda.is_finite() {
         return Err(DsaError::param(
             "lambda",
@@ -495,7 +555,7 @@ fn fit(params: &SubspaceValidParams, states: &Dataset, inputs: &Dataset) -> Resu
     let mut b = Mat::<f64>::zeros(n, m);
     for (ca, &c) in active.iter().enumerate() {
         for i in 0..n {
-            b[(i, c)] = ab_t[(n + ca, i)] * u_factor / sqrt_cy;
+            b[(i, c)] = ab_t[(n + ca, i)] * u_factor / k;
         }
     }
     let c = gamma.as_ref().subrows(0, n_out).to_owned();
