@@ -76,7 +76,7 @@ impl Default for JointDynamics {
             seed: 0,
             max_iters: 1000,
             grad_tol: 1e-13,
-            grad_rtol: 1e-9,
+            grad_rtol: 1e-7,
             memory: 8,
         }
     }
@@ -131,8 +131,9 @@ pub struct JointDynamicsOutput {
     pub weight: f64,
     /// Frobenius norm of the Riemannian gradient at `C`.
     pub grad_norm: f64,
-    /// Whether the winning run stopped at a stationary point (gradient tolerance or a loss
-    /// of zero to rounding).
+    /// Whether the winning run stopped at a stationary point: the gradient tolerance, a loss of
+    /// zero to rounding, or a line search that could no longer lower the computed loss with the
+    /// gradient below `1e-6 sqrt(loss)`.
     pub converged: bool,
     /// Which start won.
     pub best_start: JointStart,
@@ -142,6 +143,10 @@ pub struct JointDynamicsOutput {
 
 /// Below this loss a run is the global optimum to rounding (distance `1e-12`): stop.
 const EXACT_LOSS: f64 = 1e-24;
+
+/// A run whose line search stagnates with `||g|| <= STAGNATED_GRAD sqrt(f)` has stopped at a
+/// stationary point to the precision of the loss.
+const STAGNATED_GRAD: f64 = 1e-6;
 
 impl JointDynamics {
     /// The weight `w >= 0` of the input term (default 1).
@@ -169,7 +174,8 @@ impl JointDynamics {
         self
     }
     /// Stop a run when `||g|| <= max(grad_tol, grad_rtol * sqrt(f))` (defaults `1e-13`,
-    /// `1e-9`).
+    /// `1e-7`: below about `1e-8 sqrt(f)` the decrease a step can make is smaller than the
+    /// rounding of `f` itself, and the line search stops the run as stagnated).
     #[must_use]
     pub fn tolerances(mut self, grad_tol: f64, grad_rtol: f64) -> Self {
         self.grad_tol = grad_tol;
@@ -326,7 +332,8 @@ impl JointDynamics {
             converged: matches!(
                 term,
                 Termination::GradientTolerance | Termination::ClosedForm
-            ) || loss <= EXACT_LOSS,
+            ) || loss <= EXACT_LOSS
+                || (term == Termination::Stagnated && grad_norm <= STAGNATED_GRAD * loss.sqrt()),
             best_start: outcomes[k].start,
             starts: outcomes,
         })
@@ -355,7 +362,8 @@ impl JointDynamics {
                 ws.direction(true, gnorm);
                 slope = dot(&ws.g, &ws.d);
             }
-            // Armijo backtracking on C Cay(t d)
+            // Armijo backtracking on C Cay(t d); a step must lower the computed loss (once the
+            // predicted decrease is below the rounding of f, no step can, and the run stops)
             let mut t = 1.0;
             let mut accepted = None;
             for _ in 0..40 {
@@ -363,7 +371,7 @@ impl JointDynamics {
                     let cn = std::mem::replace(&mut ws.c_new, Mat::new());
                     let ft = ws.loss(cn.as_ref());
                     ws.c_new = cn;
-                    if ft <= f + 1e-4 * t * slope {
+                    if ft < f && ft <= f + 1e-4 * t * slope {
                         accepted = Some(ft);
                         break;
                     }
