@@ -307,8 +307,7 @@ impl JointDynamics {
                 break;
             }
         }
-        // ok: every call passes at least one start
-        let (k, c, loss, term) = best.expect("at least one start");
+        let (k, c, loss, term) = best.expect("at least one start"); // ok: solve and solve_from pass at least one start
         let (state, control) = terms(a1, b1, a2, b2, c.as_ref());
         let grad_norm = if n == 0 {
             0.0
