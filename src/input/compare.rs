@@ -295,6 +295,15 @@ impl Comparer {
         if let Some(j) = out.joint_dynamics.as_mut() {
             j.c = fix(&j.c);
         }
+        if let (true, Some(sp)) = (swapped, out.spectral.as_mut()) {
+            // the spectra of the pair as given: a <-> b, and the inverse matching
+            std::mem::swap(&mut sp.eigenvalues_a, &mut sp.eigenvalues_b);
+            let mut inverse = vec![0; sp.matching.len()];
+            for (i, &j) in sp.matching.iter().enumerate() {
+                inverse[j] = i;
+            }
+            sp.matching = inverse;
+        }
         Ok(out)
     }
 
