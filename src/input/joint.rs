@@ -501,10 +501,10 @@ struct Workspace {
     /// curvature pairs `(s, y, 1 / <s, y>)`, oldest first, and recycled buffers
     hist: Vec<(Vec<f64>, Vec<f64>, f64)>,
     spare: Vec<Vec<f64>>,
-    /// the Cayley solve: `I + (t/2) X` factorized in place, its pivots, right-hand sides
-    lu: Mat<f64>,
-    piv: Vec<usize>,
-    z: Mat<f64>,
+    /// the Cayley solve, row-major: `I + (t/2) X` factorized in place, and the right-hand
+    /// sides `C^T`, solved in place into `Z^T`
+    lu: Vec<f64>,
+    z: Vec<f64>,
     c_new: Mat<f64>,
 }
 
@@ -538,9 +538,8 @@ impl Workspace {
             alpha: vec![0.0; memory],
             hist: Vec::with_capacity(memory),
             spare: (0..2 * memory + 2).map(|_| vec![0.0; nn]).collect(),
-            lu: Mat::zeros(n, n),
-            piv: vec![0; n],
-            z: Mat::zeros(n, n),
+            lu: vec![0.0; nn],
+            z: vec![0.0; nn],
             c_new: Mat::zeros(n, n),
         }
     }
@@ -626,23 +625,24 @@ impl Workspace {
 
     /// `c_new = C Cay(t d) = 2 C (I - t d / 2)^-1 - C`; `false` if the solve fails or the
     /// result is not finite. `Z = C (I - tX/2)^-1` solves `(I + tX/2) Z^T = C^T`
-    /// (`(I - tX/2)^T = I + tX/2` for skew `X`), by Gaussian elimination with partial pivoting.
+    /// (`(I - tX/2)^T = I + tX/2` for skew `X`), by Gaussian elimination with partial pivoting
+    /// on row-major buffers (every update a contiguous row).
     fn retract(&mut self, c: &Mat<f64>, t: f64) -> bool {
         let n = self.n;
         let h = 0.5 * t;
-        for j in 0..n {
-            for i in 0..n {
-                let e = if i == j { 1.0 } else { 0.0 };
-                self.lu[(i, j)] = e + h * self.d[j * n + i];
-                self.z[(i, j)] = c[(j, i)];
+        let (m, r) = (&mut self.lu, &mut self.z);
+        for i in 0..n {
+            for j in 0..n {
+                // M[i][j] = delta_ij + h X[i][j] (X column-major in d); R[i][j] = C[j][i]
+                m[i * n + j] = if i == j { 1.0 } else { 0.0 } + h * self.d[j * n + i];
             }
+            r[i * n..(i + 1) * n].copy_from_slice(c.col_as_slice(i));
         }
         for k in 0..n {
-            // pivot
             let mut p = k;
-            let mut best = self.lu[(k, k)].abs();
+            let mut best = m[k * n + k].abs();
             for i in k + 1..n {
-                let v = self.lu[(i, k)].abs();
+                let v = m[i * n + k].abs();
                 if v > best {
                     best = v;
                     p = i;
@@ -651,47 +651,53 @@ impl Workspace {
             if !(best > 0.0) {
                 return false;
             }
-            self.piv[k] = p;
             if p != k {
                 for j in 0..n {
-                    let tmp = self.lu[(k, j)];
-                    self.lu[(k, j)] = self.lu[(p, j)];
-                    self.lu[(p, j)] = tmp;
-                    let tmp = self.z[(k, j)];
-                    self.z[(k, j)] = self.z[(p, j)];
-                    self.z[(p, j)] = tmp;
+                    m.swap(k * n + j, p * n + j);
+                    r.swap(k * n + j, p * n + j);
                 }
             }
-            let pivot = self.lu[(k, k)];
-            for i in k + 1..n {
-                let l = self.lu[(i, k)] / pivot;
+            let (mtop, mrest) = m.split_at_mut((k + 1) * n);
+            let (rtop, rrest) = r.split_at_mut((k + 1) * n);
+            let mk = &mtop[k * n..];
+            let rk = &rtop[k * n..];
+            let pivot = mk[k];
+            for (mi, ri) in mrest.chunks_exact_mut(n).zip(rrest.chunks_exact_mut(n)) {
+                let l = mi[k] / pivot;
                 if l != 0.0 {
-                    for j in k + 1..n {
-                        self.lu[(i, j)] -= l * self.lu[(k, j)];
+                    for (a, b) in mi[k + 1..].iter_mut().zip(&mk[k + 1..]) {
+                        *a -= l * b;
                     }
-                    for j in 0..n {
-                        self.z[(i, j)] -= l * self.z[(k, j)];
+                    for (a, b) in ri.iter_mut().zip(rk) {
+                        *a -= l * b;
                     }
                 }
             }
         }
-        // back substitution, every right-hand side (column of z)
-        for col in 0..n {
-            for i in (0..n).rev() {
-                let mut s = self.z[(i, col)];
-                for j in i + 1..n {
-                    s -= self.lu[(i, j)] * self.z[(j, col)];
+        // back substitution on the rows of R
+        for i in (0..n).rev() {
+            let (rtop, rrest) = r.split_at_mut((i + 1) * n);
+            let ri = &mut rtop[i * n..];
+            for (j, rj) in rrest.chunks_exact(n).enumerate() {
+                let mij = m[i * n + i + 1 + j];
+                if mij != 0.0 {
+                    for (a, b) in ri.iter_mut().zip(rj) {
+                        *a -= mij * b;
+                    }
                 }
-                self.z[(i, col)] = s / self.lu[(i, i)];
+            }
+            let inv = 1.0 / m[i * n + i];
+            for a in ri.iter_mut() {
+                *a *= inv;
             }
         }
+        // Z^T = R, so Z[i][j] = R[j][i]: column j of C_new is row j of R
         let mut ok = true;
         for j in 0..n {
-            for i in 0..n {
-                // Z[i, j] = z[j, i]
-                let v = 2.0 * self.z[(j, i)] - c[(i, j)];
-                ok &= v.is_finite();
-                self.c_new[(i, j)] = v;
+            let (out, cc) = (self.c_new.col_as_slice_mut(j), c.col_as_slice(j));
+            for ((o, zv), cv) in out.iter_mut().zip(&r[j * n..(j + 1) * n]).zip(cc) {
+                *o = 2.0 * zv - cv;
+                ok &= o.is_finite();
             }
         }
         ok
