@@ -85,6 +85,21 @@ pub enum DsaError {
         /// Size of the second operator.
         b: usize,
     },
+    /// Two driven systems ([`crate::InputDsa`]) whose input or latent-state dimensions differ
+    /// were compared with a mode that needs them equal.
+    #[error("the two systems have {a} and {b} {dimension}; {mode} needs them equal: {fix}")]
+    DimensionMismatch {
+        /// Which dimension differs: `"inputs"` or `"latent states"`.
+        dimension: &'static str,
+        /// Its value for the first system.
+        a: usize,
+        /// Its value for the second system.
+        b: usize,
+        /// The comparison mode that needs them equal, and which pair of systems.
+        mode: String,
+        /// The way out.
+        fix: &'static str,
+    },
     /// A numerical routine did not converge.
     #[error("{routine} did not converge on this input; check the input for extreme values or near-duplicate channels")]
     NoConvergence {

@@ -9,6 +9,7 @@ pub mod compare;
 pub mod data;
 pub mod embedding;
 pub mod error;
+pub mod input;
 #[cfg(feature = "npy")]
 pub mod io;
 mod linalg;
@@ -23,6 +24,9 @@ pub use compare::{distance, Dsa, DsaBuilder, DsaComparison, DsaReport, PerDatase
 pub use data::{Dataset, ToDataset};
 pub use embedding::{DelayEmbedding, Embedded, Embedding};
 pub use error::{DsaError, Result};
+pub use input::{
+    InputCompare, InputComparison, InputDsa, InputDsaBuilder, InputFit, InputModel, InputReport,
+};
 pub use linalg::c64;
 pub use operator::{
     Dmd, DmdModel, DmdParams, DmdValidParams, OperatorFit, RankInfo, RankRule, Regression,

@@ -30,6 +30,7 @@ mod suite {
     mod embedding;
     mod extension;
     mod fit;
+    mod input;
     mod invariance;
     mod mds;
     mod procrustes;

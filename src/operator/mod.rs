@@ -22,7 +22,7 @@ pub use model::{DmdModel, RankInfo};
 pub use params::{DmdParams, DmdValidParams, Regression};
 pub use rank::RankRule;
 
-pub(crate) use dmd::{decompose, fit_decomposed};
+pub(crate) use dmd::{decompose, fit_decomposed, ridge};
 
 use crate::data::Dataset;
 use crate::error::Result;
