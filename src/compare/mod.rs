@@ -18,6 +18,7 @@
 //! [`DsaBuilder::threads`]); every faer call inside runs sequentially, so only the distribution
 //! of work is parallel and the results are bitwise identical for every number of threads.
 
+mod block;
 mod builder;
 mod per_dataset;
 
