@@ -91,17 +91,17 @@ def progress_hook(progress: Progress, desc: str) -> Tuple[Any, Callable[[], None
                 stacklevel=3,
             )
             return None, _noop
-        state: dict = {}
+        # the bar starts with the call (its rate is right); the total comes with the first report
+        bar = tqdm(total=None, desc=desc, unit="pair")
 
         def update(done: int, total: int) -> None:
-            bar = state.get("bar")
-            if bar is None:
-                bar = state["bar"] = tqdm(total=total, desc=desc, unit="pair")
+            if bar.total != total:
+                bar.total = total
+                bar.refresh()
             bar.update(done - bar.n)
 
         def close() -> None:
-            if "bar" in state:
-                state["bar"].close()
+            bar.close()
 
         return update, close
     if callable(progress):
@@ -138,6 +138,7 @@ def distance(
     lr: Optional[float] = None,
     seed: Optional[int] = None,
     threads: Optional[int] = None,
+    progress: Progress = False,
 ) -> float:
     """The DSA distance between two datasets (angular by default, in [0, pi]).
 
@@ -145,7 +146,8 @@ def distance(
     channels) or a list of 2-D arrays (trials of different lengths), float64 or float32.
     """
     params = _given(dict(locals()), "x", "y")
-    return _core.distance(_as_dataset(x), _as_dataset(y), **params)
+    a, b = _as_dataset(x), _as_dataset(y)
+    return _with_progress(lambda **p: _core.distance(a, b, **p), "dsa_rs.distance", params)
 
 
 def pairwise(

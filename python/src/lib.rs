@@ -36,10 +36,12 @@ fn distance(
     y: &Bound<'_, PyAny>,
     params: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<f64> {
-    let (dsa, _) = params::parse(params)?.build()?;
+    let p = params::parse(params)?;
+    let watch = Arc::new(Watch::default());
+    let dsa = watch.hook(p.builder).build().map_err(to_py)?;
     let (x, y) = (Input::new(x, "x")?, Input::new(y, "y")?);
     let (vx, vy) = (x.views(), y.views());
-    py.detach(|| dsa.distance(&vx, &vy)).map_err(to_py)
+    watch::run(py, &watch, p.progress, || dsa.distance(&vx, &vy))
 }
 
 /// The `M x M` matrix of distances between all pairs of a list of datasets (symmetric, zero
