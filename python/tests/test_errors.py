@@ -150,7 +150,7 @@ PARAMS = st.fixed_dictionaries(
 )
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=None, database=None, suppress_health_check=list(HealthCheck))
 @given(x=datasets(), y=datasets(), params=PARAMS, call=st.sampled_from(["distance", "pairwise", "fit"]))
 def test_randomized_inputs_never_crash(x, y, params, call):
     """At least 500 inputs (600 examples), a good share of which compute a value (about a
