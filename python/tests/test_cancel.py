@@ -12,6 +12,16 @@ import pytest
 import dsa_rs
 
 
+@pytest.fixture(autouse=True)
+def python_handles_sigint():
+    """Python raises KeyboardInterrupt on SIGINT only if it installed its handler at start-up,
+    which it does not when SIGINT was ignored (a process started in the background by a
+    non-interactive shell, as CI may be). Install it for these tests."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
 def _interrupt_after(seconds, how):
     def fire():
         if how == "interrupt_main":
