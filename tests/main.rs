@@ -27,6 +27,7 @@ mod common;
 mod suite {
     mod api;
     mod bench;
+    mod blocks;
     mod embedding;
     mod extension;
     mod fit;
@@ -34,6 +35,7 @@ mod suite {
     mod invariance;
     mod mds;
     mod procrustes;
+    mod python_parity;
     mod reference_fit;
     mod robustness;
     mod select;

@@ -18,6 +18,7 @@
 //! [`DsaBuilder::threads`]); every faer call inside runs sequentially, so only the distribution
 //! of work is parallel and the results are bitwise identical for every number of threads.
 
+mod block;
 mod builder;
 mod per_dataset;
 mod report;
@@ -546,10 +547,9 @@ impl Dsa {
         let mut out = Mat::zeros(m, m);
         for (&(i, j), v) in pairs.iter().zip(values) {
             out[(i, j)] = v;
-            out[(j, i)] = v;
         }
-        self.repair_pairwise(ops, &mut out)?;
-        Ok(out)
+        // mirrored, and its triangles repaired: the same post-pass as a distributed run's
+        self.pairwise_finish(ops, out)
     }
 
     /// [`Dsa::bipartite`] on already-fitted operators: the `M x K` matrix of this `Dsa`'s

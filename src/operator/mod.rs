@@ -12,6 +12,7 @@
 //! The fitted [`DmdModel`] holds `A`, the SVD factors, the rank and why it was chosen, the DMD
 //! spectrum (eigenvalues of `A`), and can forecast ([`DmdModel::predict`]).
 
+mod bytes;
 mod dmd;
 mod model;
 mod params;
