@@ -24,8 +24,8 @@ mod per_dataset;
 mod report;
 mod schedule;
 mod score;
-mod triangle;
 mod stats_access;
+mod triangle;
 
 pub use builder::DsaBuilder;
 pub use per_dataset::PerDataset;

@@ -247,7 +247,10 @@ impl JointDynamics {
             linalg::polar(linalg::mul(b1, b2.transpose()).as_ref())?,
         ));
         starts.push((JointStart::Identity, Mat::identity(n, n)));
-        starts.push((JointStart::Reflection, crate::solver::starts::reflection_of_size(n)));
+        starts.push((
+            JointStart::Reflection,
+            crate::solver::starts::reflection_of_size(n),
+        ));
         for k in 0..self.n_random {
             starts.push((
                 JointStart::Random(k),

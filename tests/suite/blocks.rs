@@ -1,7 +1,6 @@
 //! Issue 19: a pairwise matrix computed in blocks of pairs (`Dsa::pairwise_block`, then
 //! `Dsa::pairwise_finish`) is `Dsa::pairwise_operators`, bit for bit, for every blocking.
 
-
 use crate::common::*;
 
 use dsa::{Dataset, Dsa, DsaError, Score, SizeMismatch};

@@ -3,8 +3,6 @@
 //!
 //! Fixtures: `tests/fixtures/input/` (the reference's cases, see its README).
 
-
-
 use crate::common::{haar, json_mat, json_vec, randn, read_dataset, read_json, rng};
 use dsa::input::{
     controllability_matrix, Controllability, Dmdc, DrivenFit, JointDynamics, Subspace,

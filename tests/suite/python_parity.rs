@@ -6,7 +6,6 @@
 //! from the crate. After a change that moves the crate's results, regenerate it:
 //! `DSA_WRITE_PYTHON_FIXTURE=1 cargo test --all-features --test python_parity`.
 
-
 use crate::common::*;
 
 use dsa::{Dataset, Dsa, Score, SizeMismatch};
