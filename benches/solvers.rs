@@ -10,6 +10,10 @@
 //! A second group times the reference's acceptance cases (A uniform, `Q` with determinant -1,
 //! `B = Q A Q^T`) with Cayley + Adam at 10,000 iterations (n = 10 and 50), next to the default.
 //!
+//! A third group, `large`, times the default on one thread at n = 50 and 100 (and, with
+//! `DSA_BENCH_LARGE=1`, one solve at n = 200), next to the solver as it was before the canonical
+//! bases and the kicks.
+//!
 //! Run with `cargo bench --bench solvers -- --warm-up-time 1 --measurement-time 3`
 //! (add a filter such as `'solvers/.*/n=(10|30)$'` for the small sizes only).
 
@@ -168,5 +172,108 @@ fn bench_acceptance(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, bench_solvers, bench_acceptance);
+/// A stable, non-normal operator: `V D V^-1`, `D` block diagonal of 2 x 2 rotations scaled by
+/// radii in `[0.6, 0.99)`, `V = I + G / (2 sqrt(n))`.
+fn stable_nonnormal(rng: &mut StdRng, n: usize) -> Mat<f64> {
+    use faer::linalg::solvers::Solve;
+    let g = randn(rng, n);
+    let v = Mat::from_fn(n, n, |i, j| {
+        f64::from(u8::from(i == j)) + 0.5 * g[(i, j)] / (n as f64).sqrt()
+    });
+    let mut d = Mat::<f64>::zeros(n, n);
+    let mut k = 0;
+    while k < n {
+        let r = 0.6 + 0.39 * rng.random::<f64>();
+        if k + 1 < n {
+            let th = std::f64::consts::PI * rng.random::<f64>();
+            d[(k, k)] = r * th.cos();
+            d[(k, k + 1)] = -r * th.sin();
+            d[(k + 1, k)] = r * th.sin();
+            d[(k + 1, k + 1)] = r * th.cos();
+            k += 2;
+        } else {
+            d[(k, k)] = r;
+            k += 1;
+        }
+    }
+    let vinv = v.partial_piv_lu().solve(Mat::<f64>::identity(n, n));
+    &v * &d * &vinv
+}
+
+/// Large operators on one thread (issue 22): random stable non-normal pairs that are not
+/// conjugate, and conjugate pairs, at n = 50, 100 (criterion) and 200 (one timed solve each,
+/// printed: ten samples would take minutes). The default, and the solver as it was before the
+/// canonical bases and the kicks (`canonical(false).kicks(0, 0)`), for the growth table of
+/// `docs/solvers.md`.
+fn bench_large(c: &mut Criterion) {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .expect("a pool of one thread");
+    let solvers: [(&str, RiemannianLbfgs); 2] = [
+        ("lbfgs", RiemannianLbfgs::default()),
+        (
+            "lbfgs-before",
+            RiemannianLbfgs::default().canonical(false).kicks(0, 0),
+        ),
+    ];
+    let pair = |n: usize, conjugate: bool| {
+        let mut rng = StdRng::seed_from_u64(22_000 + n as u64);
+        let a = stable_nonnormal(&mut rng, n);
+        let b = if conjugate {
+            conj(&haar_reflection(&mut rng, n), &a)
+        } else {
+            stable_nonnormal(&mut rng, n)
+        };
+        (normalized(&a), normalized(&b))
+    };
+    let mut group = c.benchmark_group("large");
+    group.sample_size(10);
+    group.sampling_mode(SamplingMode::Flat);
+    for n in [50, 100, 200] {
+        for conjugate in [false, true] {
+            let kind = if conjugate { "conjugate" } else { "stable" };
+            let (a, b) = pair(n, conjugate);
+            for (name, solver) in &solvers {
+                let once = || {
+                    let t = Instant::now();
+                    let out = pool.install(|| solver.solve(a.as_ref(), b.as_ref()).unwrap());
+                    (out, t.elapsed())
+                };
+                if n == 200 {
+                    if std::env::var_os("DSA_BENCH_LARGE").is_some() {
+                        let (out, t) = once();
+                        eprintln!(
+                            "[large] {name:>12} {kind:>9} n = {n}: one solve on one thread {:.2} s, loss {:.6e}, {} iterations",
+                            t.as_secs_f64(),
+                            out.loss,
+                            out.report.iterations
+                        );
+                    }
+                    continue;
+                }
+                let printed = Cell::new(false);
+                let id = BenchmarkId::new(format!("{name}/{kind}"), format!("n={n}"));
+                group.bench_function(id, |bch| {
+                    if !printed.replace(true) {
+                        let (out, t) = once();
+                        eprintln!(
+                            "[large] {name:>12} {kind:>9} n = {n}: loss {:.6e}, {} iterations, {} kicks, one solve {:.1} ms",
+                            out.loss,
+                            out.report.iterations,
+                            out.report.kicks,
+                            t.as_secs_f64() * 1e3
+                        );
+                    }
+                    bch.iter(|| {
+                        pool.install(|| black_box(solver.solve(a.as_ref(), b.as_ref()).unwrap().loss))
+                    });
+                });
+            }
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench_solvers, bench_acceptance, bench_large);
 criterion_main!(benches);

@@ -35,7 +35,7 @@ pub(crate) fn packed_len(n: usize) -> usize {
 /// it to a tangent direction.
 ///
 /// Stored explicitly in single precision and scaled by a power of two: applying it is a matrix
-/// product ([`SymMatVec`]), which streams through half as many bytes as the two triangular
+/// product (`SymMatVec`), which streams through half as many bytes as the two triangular
 /// solves of a Cholesky factor in double precision, and is faster for one vector as for four
 /// (`docs/solvers.md` has the timings). A preconditioner only shapes the step; the line search
 /// and the curvature pairs stay in double precision. The rounding of the inverse (about the

@@ -52,7 +52,7 @@ use crate::solver::{CayleyAdam, Preconditioner};
 /// 4. sign-flip kicks of the incumbent ([`RiemannianLbfgs::kicks`]) until 8 in a row fail to
 ///    improve it; optional perturbation hops follow.
 ///
-/// The best point wins; [`SolverReport::starts`] lists every start's outcome (the winner's
+/// The best point wins; [`crate::SolverReport::starts`] lists every start's outcome (the winner's
 /// with its polish). Results do not depend on the number of threads, nor on which starts share
 /// a batch: each start's run is the same to the last bit whatever else runs beside it (the
 /// preconditioner gives every direction the same bits alone or in a group), so changing
