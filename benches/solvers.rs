@@ -75,6 +75,11 @@ fn pair(n: usize, conjugate: bool) -> (Mat<f64>, Mat<f64>) {
 fn solvers() -> Vec<(&'static str, Box<dyn OrthogonalSolver>)> {
     vec![
         ("lbfgs", Box::new(RiemannianLbfgs::default())),
+        // the default as it was before the canonical bases and the kicks
+        (
+            "lbfgs-before",
+            Box::new(RiemannianLbfgs::default().canonical(false).kicks(0, 0)),
+        ),
         ("lbfgs-thorough", Box::new(RiemannianLbfgs::thorough())),
         ("lbfgs-fast", Box::new(RiemannianLbfgs::fast())),
         ("cayley-adam-1000", Box::new(CayleyAdam::default())),

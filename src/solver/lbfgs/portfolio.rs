@@ -539,13 +539,14 @@ impl RiemannianLbfgs {
         polish_ws: &mut [Option<Workspace<'p>>; 2],
         tally: &mut Tally,
     ) -> Result<()> {
-        if self.kick_patience == 0 || self.max_kicks == 0 || tally.done {
+        let patience = self.kick_patience(setup.a.nrows());
+        if patience == 0 || self.max_kicks == 0 || tally.done {
             return Ok(());
         }
         let (_, ua) = problem.a().sym_eigen()?;
         let (_, ub) = problem.b().sym_eigen()?;
         let mut failed = 0;
-        while !tally.done && failed < self.kick_patience && tally.kicks < self.max_kicks {
+        while !tally.done && failed < patience && tally.kicks < self.max_kicks {
             let round: Vec<Candidate> = (tally.kicks
                 ..(tally.kicks + KICK_ROUND).min(self.max_kicks))
                 .map(|k| {

@@ -61,7 +61,7 @@ use crate::solver::{CayleyAdam, Preconditioner};
 /// Defaults: `n_signed = 1`, `n_random` from 15 at `n <= 10` down to 1 at `n = 30` (eight
 /// starts in all there) and 0 from `n = 43`, `explore_rtol = 1e-3`,
 /// `grad_rtol = 1e-7`, `grad_tol = 1e-12`, `max_iters = 2000`, `memory = 8`, `seed = 0`,
-/// kicks with patience 8 and at most 32, canonical bases on, no paper start, no hops,
+/// kicks with patience 8 (4 above `n = 40`) and at most 32, canonical bases on, no paper start, no hops,
 /// [`Preconditioner::Auto`].
 ///
 /// # Example
@@ -94,7 +94,8 @@ pub struct RiemannianLbfgs {
     pub(super) paper_start: Option<CayleyAdam>,
     pub(super) preconditioner: Preconditioner,
     pub(super) canonical: bool,
-    pub(super) kick_patience: usize,
+    /// `None`: the size rule of [`RiemannianLbfgs::kicks`]
+    pub(super) kick_patience: Option<usize>,
     pub(super) max_kicks: usize,
 }
 
@@ -118,7 +119,7 @@ impl Default for RiemannianLbfgs {
             paper_start: None,
             preconditioner: Preconditioner::Auto,
             canonical: true,
-            kick_patience: 8,
+            kick_patience: None,
             max_kicks: 32,
         }
     }
@@ -146,7 +147,7 @@ impl RiemannianLbfgs {
             min_random: 8,
             n_hops: 4,
             paper_start: Some(CayleyAdam::default()),
-            kick_patience: 16,
+            kick_patience: Some(16),
             max_kicks: 128,
             ..Self::default()
         }
@@ -178,7 +179,7 @@ impl RiemannianLbfgs {
         Self {
             n_signed: 0,
             n_random: Some(0),
-            kick_patience: 8,
+            kick_patience: Some(8),
             max_kicks: 8,
             ..Self::default()
         }
@@ -319,9 +320,10 @@ impl RiemannianLbfgs {
     /// descends from each; a kick that ends lower becomes the incumbent (polished). The search
     /// stops after `patience` kicks in a row without improvement, after `max` kicks in all, at
     /// the time limit, or when the incumbent meets the certified bound. Defaults: patience 8
-    /// (two rounds: one on each side), at most 32 kicks (`thorough()`: 16 and 128; `fast()`: 8
-    /// and 8). `patience = 0` turns the kicks off. [`crate::SolverReport::kicks`] reports what
-    /// ran.
+    /// (two rounds: one on each side) up to `n = 40`, where runs are preconditioned, and 4 (one
+    /// round) above, where a run costs several times more; at most 32 kicks (`thorough()`: 16
+    /// and 128; `fast()`: 8 and 8 at every size). `patience = 0` turns the kicks off.
+    /// [`crate::SolverReport::kicks`] reports what ran.
     ///
     /// A flip keeps the alignment of the symmetric parts (which carries most of the loss) and
     /// changes only how the skew parts are aligned, so a kicked point starts near the
@@ -336,7 +338,7 @@ impl RiemannianLbfgs {
     /// ```
     #[must_use]
     pub fn kicks(mut self, patience: usize, max: usize) -> Self {
-        self.kick_patience = patience;
+        self.kick_patience = Some(patience);
         self.max_kicks = max;
         self
     }
@@ -345,6 +347,16 @@ impl RiemannianLbfgs {
     pub fn spectral_start(mut self, on: bool) -> Self {
         self.spectral_start = on;
         self
+    }
+
+    /// The kicks' patience at size `n` (see [`RiemannianLbfgs::kicks`]).
+    pub(super) fn kick_patience(&self, n: usize) -> usize {
+        self.kick_patience
+            .unwrap_or(if n <= Preconditioner::AUTO_MAX_N {
+                8
+            } else {
+                4
+            })
     }
 
     /// Whether runs on operators of size `n` are preconditioned by Gauss–Newton.
