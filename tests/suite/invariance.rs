@@ -160,6 +160,28 @@ fn dmd_operators_of_every_reference_case_are_basis_invariant() {
     }
 }
 
+/// The same for DMD operators of the reference's pairwise anchor (rank 30): four pairs, among
+/// them (10, 15), where the solver before 0.1.0 ended above the reference, in two bases each.
+#[test]
+fn dmd_operators_of_the_pairwise_anchor_are_basis_invariant() {
+    let (shape, data) = read_npy("pairwise_anchor", "data.npy");
+    let (t, c) = (shape[1], shape[2]);
+    let dsa = Dsa::builder().n_delays(10).rank(30).build().unwrap();
+    let fit = |k: usize| {
+        let x = dsa::Dataset::from_row_major(&data[k * t * c..(k + 1) * t * c], [1, t, c]).unwrap();
+        dsa.fit(&x).unwrap().operator().to_owned()
+    };
+    for (i, j) in [(0, 1), (5, 12), (10, 15), (3, 17)] {
+        let (a, b) = (fit(i), fit(j));
+        let mut g = rng(300 + 20 * i as u64 + j as u64);
+        for (sa, sb) in [(1.0, -1.0), (-1.0, 1.0)] {
+            let q = haar_det(&mut g, 30, sa);
+            let r = haar_det(&mut g, 30, sb);
+            check_bases(&a, &b, &q, &r, &format!("anchor ({i}, {j})"));
+        }
+    }
+}
+
 /// The named tie: when the symmetric part of an operator has a repeated eigenvalue, its
 /// canonical basis is not determined (any basis of the eigenspace), and the canonical operators
 /// of two bases of it differ. Here `A = I + K` (`K` skew: every eigenvalue of the symmetric
@@ -705,5 +727,60 @@ mod optimality {
             serde_json::to_string_pretty(&json).unwrap(),
         )
         .unwrap();
+    }
+}
+
+/// Large operators (issue 22), for `docs/solvers.md` ("Large operators"): the default against
+/// the solver before 0.1.0 (`canonical(false).kicks(0, 0)`) on 20 seeded stable non-normal
+/// pairs at `n = 10, 20, 30, 50, 100`, one thread, pair by pair, and the old solver in three random
+/// bases of each pair (which takes away its advantage on pairs generated in nearly aligned
+/// bases). Prints the mean differences in loss and the mean times:
+/// `cargo test --release --all-features --test main large_pairs_against_before -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn large_pairs_against_before() {
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap();
+    let default = RiemannianLbfgs::default();
+    let before = RiemannianLbfgs::default().canonical(false).kicks(0, 0);
+    let pairs = 20;
+    for n in [10, 20, 30, 50, 100] {
+        let (mut diff, mut not_worse, mut rotated_diff, mut rotated_below) = (0.0, 0, 0.0, 0);
+        let (mut t_default, mut t_before) = (0.0, 0.0);
+        for p in 0..pairs {
+            let mut g = rng(40_000 + 100 * n as u64 + p as u64);
+            let a = normalized(&stable_nonnormal(&mut g, n));
+            let b = normalized(&stable_nonnormal(&mut g, n));
+            let timed = |s: &RiemannianLbfgs, a: &Mat<f64>, b: &Mat<f64>| {
+                let start = std::time::Instant::now();
+                let loss = pool.install(|| s.solve(a.as_ref(), b.as_ref()).unwrap().loss);
+                (loss, start.elapsed().as_secs_f64())
+            };
+            let (ld, td) = timed(&default, &a, &b);
+            let (lb, tb) = timed(&before, &a, &b);
+            t_default += td;
+            t_before += tb;
+            diff += ld - lb;
+            not_worse += usize::from(ld <= lb + 1e-9);
+            for _ in 0..3 {
+                let (q, r) = (haar(&mut g, n), haar(&mut g, n));
+                let (lr, _) = timed(&before, &conj(&q, &a), &conj(&r, &b));
+                rotated_diff += lr - ld;
+                rotated_below += usize::from(lr < ld - 1e-9);
+            }
+        }
+        let m = pairs as f64;
+        println!(
+            "n = {n}: default minus before {:+.1e} (mean), not worse on {not_worse} of {pairs}; \
+             before in random bases minus default {:+.1e} (mean), below the default in \
+             {rotated_below} of {}; mean time before {:.0} ms, default {:.0} ms",
+            diff / m,
+            rotated_diff / (3.0 * m),
+            3 * pairs,
+            1e3 * t_before / m,
+            1e3 * t_default / m,
+        );
     }
 }
