@@ -893,7 +893,10 @@ proptest! {
         rho in 0.3f64..0.95,
     ) {
         let mut rng = StdRng::seed_from_u64(seed);
-        let a = Mat::from_fn(n, n, |i, j| if i == j { rho } else { 0.3 * (rng.random::<f64>() - 0.5) });
+        // off-diagonals small enough that every Gershgorin disc lies inside the unit circle:
+        // stable (an unstable draw, e.g. seed 199, n = 3, rho = 0.94, blew up and its fits'
+        // numerical ranks differed)
+        let a = Mat::from_fn(n, n, |i, j| if i == j { rho } else { 0.9 * (1.0 - rho) * (rng.random::<f64>() - 0.5) });
         let x = simulate(&a, k, 80, seed + 1);
         let y = simulate(&a, k + 1, 90, seed + 2);
         let dsa = Dsa::builder().n_delays(d).rank(n * d).build().unwrap();

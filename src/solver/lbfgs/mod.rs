@@ -131,7 +131,7 @@ impl OrthogonalSolver for RiemannianLbfgs {
         if self.canonical {
             self.solve_canonical(problem, None)
         } else {
-            self.solve_portfolio(problem, None)
+            self.solve_portfolio(problem, None, false)
         }
     }
 
@@ -187,7 +187,7 @@ impl RiemannianLbfgs {
             bound: problem.lower_bound()?.best(),
         };
         let mut out = match start {
-            None => self.solve_portfolio(&search, Some(&exact))?,
+            None => self.solve_portfolio(&search, Some(&exact), false)?,
             Some(c0) => {
                 let c0 = linalg::mul(linalg::mul(ca.basis().transpose(), c0).as_ref(), cb.basis());
                 self.solve_problem_from(&search, c0.as_ref())?
@@ -221,8 +221,9 @@ impl RiemannianLbfgs {
             }
         }
         // A near-conjugate pair whose answer came close to the certified bound without meeting
-        // it: the portfolio on the exact canonical pair, whose answer is taken only if it is
-        // certified (the global optimum, whatever the bases). The search grid is a relative
+        // it: the phases of the portfolio that certify conjugate pairs (the structured starts
+        // and the spectral start's run), on the exact canonical pair; their answer is taken
+        // only if it is certified (the global optimum, whatever the bases). The search grid is a relative
         // change of about 1e-9 of each operator: where the spectrum is nearly defective, enough
         // to move the eigenvectors that the spectral start relies on by far more.
         if out.report.termination != Termination::LowerBoundReached {
@@ -235,7 +236,7 @@ impl RiemannianLbfgs {
                 out.report.termination = Termination::LowerBoundReached;
             } else if gap < NEAR_CERTIFIED {
                 let direct = Problem::new(ca.exact(), cb.exact())?;
-                let again = self.solve_portfolio(&direct, Some(&exact))?;
+                let again = self.solve_portfolio(&direct, Some(&exact), true)?;
                 if again.report.termination == Termination::LowerBoundReached {
                     let searched = out.report.iterations;
                     out = again;

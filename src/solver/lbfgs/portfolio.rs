@@ -30,6 +30,11 @@ const KICK_ROUND: usize = 4;
 /// above it, never this far below.
 const KICK_GAIN: f64 = 1e-10;
 
+/// Kicks are skipped when the most they could gain, the incumbent's loss less the square of
+/// the certified bound, is below this (in the loss of the normalized pair, below the `1e-9`
+/// to which answers are compared): near-conjugate pairs at noise `1e-6` and below.
+const KICK_FLOOR: f64 = 1e-10;
+
 /// The polish keeps this many times `memory` curvature pairs: it runs once, near a minimum,
 /// where L-BFGS converges only linearly and every pair shortens it (`docs/solvers.md`).
 const POLISH_MEMORY_FACTOR: usize = 4;
@@ -152,11 +157,15 @@ pub(super) fn preconditioner<'p>(
 
 impl RiemannianLbfgs {
     /// The whole portfolio on a validated pair of size `n >= 1`; `exact`: the pair `problem`
-    /// rounds (see [`Exact`]).
+    /// rounds (see [`Exact`]). `certify_only`: the phases that certify conjugate pairs only
+    /// (the identity, the structured starts and the spectral start's run, polished), with no
+    /// other start and no kick; for the retry of a near-certified answer, which keeps the result only if
+    /// it is certified.
     pub(super) fn solve_portfolio(
         &self,
         problem: &Problem<'_>,
         exact: Option<&Exact<'_>>,
+        certify_only: bool,
     ) -> Result<SolverOutput> {
         let (pa, pb) = (problem.a(), problem.b());
         let (a, b) = (pa.matrix(), pb.matrix());
@@ -220,7 +229,11 @@ impl RiemannianLbfgs {
             || preconditioner(uses, pb, &mut own_pc),
             || preconditioner(uses, pa, &mut own_pc_a),
         );
-        let (forward, reversed) = self.phase2_starts(n, first, spectral_t, signed);
+        let (forward, reversed) = if certify_only {
+            (Vec::new(), Vec::new())
+        } else {
+            self.phase2_starts(n, first, spectral_t, signed)
+        };
         let mut ws = Workspace::new(b, self.memory, pc);
         let (run, phase2, certified) = self.phase1_beside_phase2(
             &setup,
@@ -255,6 +268,9 @@ impl RiemannianLbfgs {
             && tally.best.0.term == Termination::GradientTolerance
         {
             tally.done = self.polish(&setup, [pc, pc_a], &mut polish_ws, &mut tally);
+        }
+        if certify_only {
+            return self.finish(&setup, tally);
         }
         self.run_kicks(&setup, problem, [pc, pc_a], &mut polish_ws, &mut tally)?;
         self.run_hops(&setup, &mut ws, [pc, pc_a], &mut polish_ws, &mut tally);
@@ -541,6 +557,9 @@ impl RiemannianLbfgs {
     ) -> Result<()> {
         let patience = self.kick_patience(setup.a.nrows());
         if patience == 0 || self.max_kicks == 0 || tally.done {
+            return Ok(());
+        }
+        if tally.best.0.loss - setup.bound.max(0.0).powi(2) < KICK_FLOOR {
             return Ok(());
         }
         let (_, ua) = problem.a().sym_eigen()?;
