@@ -223,9 +223,10 @@ impl RiemannianLbfgs {
         // A near-conjugate pair whose answer came close to the certified bound without meeting
         // it: the phases of the portfolio that certify conjugate pairs (the structured starts
         // and the spectral start's run), on the exact canonical pair; their answer is taken
-        // only if it is certified (the global optimum, whatever the bases). The search grid is a relative
-        // change of about 1e-9 of each operator: where the spectrum is nearly defective, enough
-        // to move the eigenvectors that the spectral start relies on by far more.
+        // only if it is certified (the global optimum, whatever the bases). The search grid is
+        // a relative change of about 1e-9 of each operator: where the spectrum is nearly
+        // defective, enough to move the eigenvectors that the spectral start relies on by far
+        // more.
         if out.report.termination != Termination::LowerBoundReached {
             let d = super::objective::loss(exact.a, exact.b, out.c.as_ref())
                 .max(0.0)

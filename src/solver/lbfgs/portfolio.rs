@@ -159,8 +159,8 @@ impl RiemannianLbfgs {
     /// The whole portfolio on a validated pair of size `n >= 1`; `exact`: the pair `problem`
     /// rounds (see [`Exact`]). `certify_only`: the phases that certify conjugate pairs only
     /// (the identity, the structured starts and the spectral start's run, polished), with no
-    /// other start and no kick; for the retry of a near-certified answer, which keeps the result only if
-    /// it is certified.
+    /// other start and no kick; for the retry of a near-certified answer, which keeps the
+    /// result only if it is certified.
     pub(super) fn solve_portfolio(
         &self,
         problem: &Problem<'_>,

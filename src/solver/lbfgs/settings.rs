@@ -61,7 +61,8 @@ use crate::solver::{CayleyAdam, Preconditioner};
 /// Defaults: `n_signed = 1`, `n_random` from 15 at `n <= 10` down to 1 at `n = 30` (eight
 /// starts in all there) and 0 from `n = 43`, `explore_rtol = 1e-3`,
 /// `grad_rtol = 1e-7`, `grad_tol = 1e-12`, `max_iters = 2000`, `memory = 8`, `seed = 0`,
-/// kicks with patience 8 (4 above `n = 40`) and at most 32, canonical bases on, no paper start, no hops,
+/// kicks with patience 8 (4 above `n = 40`) and at most 32, canonical bases on, no paper
+/// start, no hops,
 /// [`Preconditioner::Auto`].
 ///
 /// # Example
@@ -319,7 +320,9 @@ impl RiemannianLbfgs {
     /// eigenbasis of `A` (on the left of `C`) or of `B` (on the right), four kicks a round, and
     /// descends from each; a kick that ends lower becomes the incumbent (polished). The search
     /// stops after `patience` kicks in a row without improvement, after `max` kicks in all, at
-    /// the time limit, or when the incumbent meets the certified bound. Defaults: patience 8
+    /// the time limit, or when the incumbent meets the certified bound; none runs when the
+    /// incumbent's loss is within `1e-10` of the square of the bound, the most a kick could
+    /// gain (near-conjugate pairs at small noise). Defaults: patience 8
     /// (two rounds: one on each side) up to `n = 40`, where runs are preconditioned, and 4 (one
     /// round) above, where a run costs several times more; at most 32 kicks (`thorough()`: 16
     /// and 128; `fast()`: 8 and 8 at every size). `patience = 0` turns the kicks off.
