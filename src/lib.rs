@@ -15,6 +15,7 @@ pub mod io;
 mod linalg;
 pub mod mds;
 pub mod operator;
+mod parallel;
 pub mod select;
 pub mod similarity;
 pub mod solver;

@@ -12,9 +12,7 @@ use crate::operator::{Dmd, DmdParams, DmdValidParams, RankRule, Regression};
 use crate::similarity::{Score, SizeMismatch};
 use crate::solver::{OrthogonalSolver, RiemannianLbfgs};
 
-/// The progress callback: called from worker threads after each pair; return
-/// [`ControlFlow::Break`] to cancel.
-pub(crate) type ProgressFn = Arc<dyn Fn(Progress) -> ControlFlow<()> + Send + Sync>;
+pub(crate) use crate::parallel::ProgressFn;
 
 /// The DMD settings of a [`Dsa`], each one broadcast, per side or per dataset.
 #[derive(Debug, Clone, PartialEq)]

@@ -1,14 +1,11 @@
 //! The pair scheduler of [`Dsa`]'s many-pair calls: operators prepared once, pairs compared in
 //! parallel with results in order, progress and cancellation.
 
-use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-
 use faer::MatRef;
 use rayon::prelude::*;
 
-use super::{Dsa, Progress};
-use crate::error::{DsaError, Result};
+use super::Dsa;
+use crate::error::Result;
 use crate::similarity::Score;
 use crate::solver::PreparedOperator;
 
@@ -83,43 +80,13 @@ impl Dsa {
             self.score_pair(&procrustes, a[i], b[j], prepared)
                 .map(|s| s.value)
         };
-        let total = pairs.len();
-        let done = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let cancelled_at = AtomicUsize::new(usize::MAX);
-        let results: Vec<Option<Result<f64>>> = self.install(|| {
-            pairs
-                .par_iter()
-                .map(|&(i, j)| {
-                    if stop.load(Ordering::Acquire) {
-                        return None;
-                    }
-                    let r = score(i, j);
-                    let k = done.fetch_add(1, Ordering::AcqRel) + 1;
-                    if let Some(cb) = &self.progress {
-                        if !stop.load(Ordering::Acquire)
-                            && cb(Progress {
-                                done: k,
-                                total,
-                                pair: (i, j),
-                            }) == ControlFlow::Break(())
-                        {
-                            cancelled_at.fetch_min(k, Ordering::AcqRel);
-                            stop.store(true, Ordering::Release);
-                        }
-                    }
-                    Some(r)
-                })
-                .collect()
-        });
-        let at = cancelled_at.load(Ordering::Acquire);
-        if at != usize::MAX {
-            return Err(DsaError::Cancelled { done: at, total });
-        }
-        results
-            .into_iter()
-            // a pair is skipped only after a cancellation, which returned above
-            .map(|r| r.unwrap_or(Err(DsaError::Cancelled { done: total, total })))
-            .collect()
+        self.install(|| {
+            crate::parallel::run_jobs(
+                pairs.len(),
+                self.progress.as_ref(),
+                |k| pairs[k],
+                |k| score(pairs[k].0, pairs[k].1),
+            )
+        })
     }
 }

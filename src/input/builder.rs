@@ -18,8 +18,7 @@ use crate::operator::RankRule;
 use crate::similarity::Score;
 use crate::solver::{OrthogonalSolver, RiemannianLbfgs};
 
-/// The progress callback: called from worker threads after each pair.
-pub(crate) type ProgressFn = Arc<dyn Fn(Progress) -> ControlFlow<()> + Send + Sync>;
+pub(crate) use crate::parallel::ProgressFn;
 
 /// The validated fit of an [`InputDsa`].
 #[derive(Debug, Clone, PartialEq)]

@@ -1,8 +1,6 @@
 //! `InputDsa`: fit every driven system once, compare pairs, in parallel.
 
 use std::fmt;
-use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use faer::{Mat, MatRef};
@@ -13,7 +11,6 @@ use super::compare::{Comparer, InputComparison, PreparedSystem};
 use super::data::driven;
 use super::model::InputModel;
 use super::{InputCompare, InputFit};
-use crate::compare::Progress;
 use crate::data::{Dataset, ToDataset};
 use crate::error::{DsaError, Result};
 use crate::similarity::Score;
@@ -525,44 +522,17 @@ impl InputDsa {
             self.comparer
                 .check_pair(&a[i], &b[j], &format!("{} vs {}", name_a(i), name_b(j)))?;
         }
-        let total = pairs.len();
-        let done = AtomicUsize::new(0);
-        let stop = AtomicBool::new(false);
-        let cancelled_at = AtomicUsize::new(usize::MAX);
-        let results: Vec<Option<Result<f64>>> = self.install(|| {
-            pairs
-                .par_iter()
-                .map(|&(i, j)| {
-                    if stop.load(Ordering::Acquire) {
-                        return None;
-                    }
-                    let r = self.comparer.compare(&a[i], &b[j]).map(|c| c.value);
-                    let k = done.fetch_add(1, Ordering::AcqRel) + 1;
-                    if let Some(cb) = &self.progress {
-                        if !stop.load(Ordering::Acquire)
-                            && cb(Progress {
-                                done: k,
-                                total,
-                                pair: (i, j),
-                            }) == ControlFlow::Break(())
-                        {
-                            cancelled_at.fetch_min(k, Ordering::AcqRel);
-                            stop.store(true, Ordering::Release);
-                        }
-                    }
-                    Some(r)
-                })
-                .collect()
-        });
-        let at = cancelled_at.load(Ordering::Acquire);
-        if at != usize::MAX {
-            return Err(DsaError::Cancelled { done: at, total });
-        }
-        results
-            .into_iter()
-            // a pair is skipped only after a cancellation, which returned above
-            .map(|r| r.unwrap_or(Err(DsaError::Cancelled { done: total, total })))
-            .collect()
+        self.install(|| {
+            crate::parallel::run_jobs(
+                pairs.len(),
+                self.progress.as_ref(),
+                |k| pairs[k],
+                |k| {
+                    let (i, j) = pairs[k];
+                    self.comparer.compare(&a[i], &b[j]).map(|c| c.value)
+                },
+            )
+        })
     }
 }
 

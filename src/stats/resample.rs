@@ -8,8 +8,7 @@
 //! its trials' rows. Nothing is re-embedded. Under [`Refit::Gram`] each unit's three Gram
 //! matrices are also formed once, and a resample's are their sums.
 
-use std::ops::ControlFlow;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use faer::{Mat, MatRef};
 use rand::rngs::StdRng;
@@ -17,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
 
 use super::settings::{Refit, Unit};
-use crate::compare::{Dsa, Progress};
+use crate::compare::Dsa;
 use crate::data::Dataset;
 use crate::embedding::{DelayEmbedding, Embedded, Embedding};
 use crate::error::{DsaError, Result};
@@ -615,70 +614,15 @@ pub(crate) fn resolve_unit(
     Ok(Some(len))
 }
 
-/// Run `total` jobs in parallel on `dsa`'s pool, results in job order. After each job the
-/// progress callback (if any) gets `Progress { done, total, pair: (job, 0) }`; a
-/// [`ControlFlow::Break`] skips the jobs not yet started and returns
-/// [`DsaError::Cancelled`]. The error of a failing job is returned, the first in job order
-/// (jobs after a failed one may be skipped).
+/// Run `total` jobs in parallel on `dsa`'s pool, results in job order
+/// ([`crate::parallel::run_jobs`]; the progress callback sees `pair: (job, 0)`).
 pub(crate) fn run_jobs<T: Send>(
     dsa: &Dsa,
     total: usize,
     job: impl Fn(usize) -> Result<T> + Sync + Send,
 ) -> Result<Vec<T>> {
-    let done = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let cancelled_at = AtomicUsize::new(usize::MAX);
-    let first_error = AtomicUsize::new(usize::MAX);
-    let callback = dsa.progress_callback();
-    let results: Vec<Option<Result<T>>> = dsa.run_in_pool(|| {
-        (0..total)
-            .into_par_iter()
-            .map(|k| {
-                if stop.load(Ordering::Acquire) || k > first_error.load(Ordering::Acquire) {
-                    return None;
-                }
-                let r = job(k);
-                if r.is_err() {
-                    first_error.fetch_min(k, Ordering::AcqRel);
-                }
-                let d = done.fetch_add(1, Ordering::AcqRel) + 1;
-                if let Some(cb) = callback {
-                    if !stop.load(Ordering::Acquire)
-                        && cb(Progress {
-                            done: d,
-                            total,
-                            pair: (k, 0),
-                        }) == ControlFlow::Break(())
-                    {
-                        cancelled_at.fetch_min(d, Ordering::AcqRel);
-                        stop.store(true, Ordering::Release);
-                    }
-                }
-                Some(r)
-            })
-            .collect()
-    });
-    let at = cancelled_at.load(Ordering::Acquire);
-    if at != usize::MAX {
-        return Err(DsaError::Cancelled { done: at, total });
-    }
-    let mut out = Vec::with_capacity(total);
-    for r in results {
-        match r {
-            Some(Ok(v)) => out.push(v),
-            Some(Err(e)) => return Err(e),
-            // skipped: only after an error at a smaller index, returned above in order
-            None => break,
-        }
-    }
-    if out.len() == total {
-        Ok(out)
-    } else {
-        Err(DsaError::Cancelled {
-            done: out.len(),
-            total,
-        })
-    }
+    let progress = dsa.progress_callback();
+    dsa.run_in_pool(|| crate::parallel::run_jobs(total, progress, |k| (k, 0), job))
 }
 
 #[cfg(test)]
